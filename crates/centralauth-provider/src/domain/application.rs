@@ -1,0 +1,153 @@
+//! Applications: the client projects that delegate login and permissions to the provider.
+
+use serde::Serialize;
+
+use super::clock::UnixTime;
+use super::redirect_uri::{RedirectUri, RedirectUriMatch};
+use super::secret::SecretDigest;
+use super::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct ApplicationId(pub i64);
+
+/// A client id: 1–100 printable ASCII characters without spaces or `:` (which would break
+/// HTTP Basic authentication, RFC 6749 §2.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let valid = !raw.is_empty() && raw.len() <= 100 && raw.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+        if !valid {
+            return Err(Error::invalid("client_id", "must be 1 to 100 printable ASCII characters without ':'"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether PKCE is demanded of this application (it is accepted from every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PkcePolicy {
+    #[default]
+    Optional,
+    Required,
+}
+
+impl PkcePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "optional" => Ok(Self::Optional),
+            "required" => Ok(Self::Required),
+            _ => Err(Error::invalid("pkce", "must be optional or required")),
+        }
+    }
+}
+
+/// Token lifetimes in seconds. The defaults are django-oauth-toolkit's (5 minutes for access
+/// tokens) and a bounded refresh lifetime (30 days) instead of its unlimited one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TokenLifetimes {
+    pub access_token: i64,
+    pub refresh_token: i64,
+}
+
+impl Default for TokenLifetimes {
+    fn default() -> Self {
+        Self { access_token: 300, refresh_token: 30 * 24 * 3600 }
+    }
+}
+
+impl TokenLifetimes {
+    pub fn validate(self) -> Result<Self> {
+        if !(1..=86_400 * 365).contains(&self.access_token) {
+            return Err(Error::invalid("access_token_lifetime", "must be between 1 second and 1 year"));
+        }
+        if !(1..=86_400 * 3650).contains(&self.refresh_token) {
+            return Err(Error::invalid("refresh_token_lifetime", "must be between 1 second and 10 years"));
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub name: String,
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret_digest: SecretDigest,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub redirect_uri_match: RedirectUriMatch,
+    pub pkce: PkcePolicy,
+    pub lifetimes: TokenLifetimes,
+    pub created_at: UnixTime,
+}
+
+impl Application {
+    /// Constant-time check of a presented client secret (RFC 6749 §2.3.1).
+    pub fn authenticates(&self, presented_secret: &str) -> bool {
+        self.client_secret_digest.matches(presented_secret)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub name: String,
+    pub client_id: ClientId,
+    pub client_secret_digest: SecretDigest,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub redirect_uri_match: RedirectUriMatch,
+    pub pkce: PkcePolicy,
+    pub lifetimes: TokenLifetimes,
+}
+
+pub fn parse_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(Error::invalid("name", "must be 1 to 255 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must not contain control characters"));
+    }
+    Ok(name.to_string())
+}
+
+/// Redirect URIs are stored space-separated, as django-oauth-toolkit does (a URI has no spaces).
+pub fn join_redirect_uris(uris: &[RedirectUri]) -> String {
+    uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>().join(" ")
+}
+
+pub fn split_redirect_uris(stored: &str) -> Vec<RedirectUri> {
+    stored.split_whitespace().filter_map(|u| RedirectUri::parse(u).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_refuse_colons_spaces_and_empty() {
+        assert!(ClientId::parse("client1").is_ok());
+        assert!(ClientId::parse("").is_err());
+        assert!(ClientId::parse("a:b").is_err());
+        assert!(ClientId::parse("a b").is_err());
+        assert!(ClientId::parse("ä").is_err());
+    }
+
+    #[test]
+    fn lifetimes_must_be_positive() {
+        assert!(TokenLifetimes { access_token: 0, refresh_token: 10 }.validate().is_err());
+        assert!(TokenLifetimes::default().validate().is_ok());
+    }
+}

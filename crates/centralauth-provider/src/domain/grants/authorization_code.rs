@@ -1,0 +1,154 @@
+//! The authorization code grant: issuing a code for a signed-in member (RFC 6749 §4.1.2) and
+//! exchanging it for tokens (§4.1.3), with PKCE (RFC 7636) and the checks of RFC 9700.
+
+use super::{IssuedTokens, new_pair};
+use crate::domain::application::{Application, PkcePolicy};
+use crate::domain::clock::UnixTime;
+use crate::domain::pkce::CodeChallenge;
+use crate::domain::scope::Scope;
+use crate::domain::secret::{Secret, SecretDigest};
+use crate::domain::user::UserId;
+use crate::domain::{Error, Result};
+use crate::store::{CodeExchange, CodeGrant, CodeRejection, NewAuthorizationCode, Store};
+
+/// RFC 9700 §4.2.1 asks for short-lived codes; 60 s is django-oauth-toolkit's default.
+pub const CODE_LIFETIME_SECONDS: i64 = 60;
+
+/// A validated authorization request of a known client.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// The redirect URI to answer to (already matched against the registered ones).
+    pub redirect_uri: String,
+    /// Whether the client named it; when it did, the token request must repeat it.
+    pub redirect_uri_given: bool,
+    pub scope: Scope,
+    pub code_challenge: Option<CodeChallenge>,
+}
+
+/// Checks the application's PKCE policy for a request.
+pub fn check_pkce_policy(app: &Application, challenge: Option<&CodeChallenge>) -> Result<()> {
+    if app.pkce == PkcePolicy::Required && challenge.is_none() {
+        return Err(Error::invalid("code_challenge", "Code challenge required."));
+    }
+    Ok(())
+}
+
+/// No membership, no access: the user must have an active membership in the application.
+pub async fn ensure_member(store: &dyn Store, app: &Application, user: UserId) -> Result<()> {
+    match store.find_membership(app.id, user).await? {
+        Some(m) if m.flags.is_active => Ok(()),
+        _ => Err(Error::AccessDenied),
+    }
+}
+
+/// Issues a code for a signed-in member.
+pub async fn issue_code(
+    store: &dyn Store,
+    app: &Application,
+    user: UserId,
+    auth_time: UnixTime,
+    request: &AuthorizationRequest,
+    now: UnixTime,
+) -> Result<Secret> {
+    ensure_member(store, app, user).await?;
+    let code = Secret::generate();
+    store
+        .insert_authorization_code(&NewAuthorizationCode {
+            digest: code.digest(),
+            grant: CodeGrant {
+                application_id: app.id,
+                user_id: user,
+                // Empty when the client relied on its one registered URI (RFC 6749 §4.1.3).
+                redirect_uri: if request.redirect_uri_given { request.redirect_uri.clone() } else { String::new() },
+                scope: request.scope.clone(),
+                code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_string()),
+                expires_at: now + CODE_LIFETIME_SECONDS,
+            },
+            auth_time,
+        })
+        .await?;
+    Ok(code)
+}
+
+/// What the token request brings for this grant.
+#[derive(Debug)]
+pub struct CodeTokenRequest<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+fn judge(grant: &CodeGrant, request: &CodeTokenRequest<'_>, now: UnixTime) -> Result<(), CodeRejection> {
+    if grant.expires_at <= now {
+        return Err(CodeRejection::Expired);
+    }
+    // RFC 6749 §4.1.3: the same redirect_uri as in the authorization request, when it had one.
+    if !grant.redirect_uri.is_empty() && request.redirect_uri != Some(grant.redirect_uri.as_str()) {
+        return Err(CodeRejection::RedirectUriMismatch);
+    }
+    match (&grant.code_challenge, request.code_verifier) {
+        (Some(challenge), Some(verifier)) if CodeChallenge::from_stored(challenge.clone()).is_satisfied_by(verifier) => Ok(()),
+        (None, None) => Ok(()),
+        // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
+        _ => Err(CodeRejection::PkceFailed),
+    }
+}
+
+/// Exchanges a code for tokens. A second use of a code revokes what the first one got.
+pub async fn exchange(store: &dyn Store, app: &Application, request: &CodeTokenRequest<'_>, now: UnixTime) -> Result<IssuedTokens> {
+    let (access, refresh, digests) = new_pair(app, now);
+    let check = |grant: &CodeGrant| judge(grant, request, now);
+    match store.exchange_authorization_code(&SecretDigest::of(request.code), app.id, now, &check, &digests).await? {
+        CodeExchange::Issued { scope, .. } => {
+            Ok(IssuedTokens { access_token: access, refresh_token: refresh, expires_in: app.lifetimes.access_token, scope })
+        }
+        CodeExchange::Rejected(CodeRejection::RedirectUriMismatch) => Err(Error::invalid("redirect_uri", "Mismatching redirect URI.")),
+        CodeExchange::Rejected(CodeRejection::PkceFailed) => Err(Error::InvalidGrant { description: Some("PKCE verification failed.") }),
+        CodeExchange::Rejected(CodeRejection::Expired) | CodeExchange::Replayed | CodeExchange::Unknown => Err(Error::invalid_grant()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::application::ApplicationId;
+
+    fn grant(redirect_uri: &str, challenge: Option<&str>) -> CodeGrant {
+        CodeGrant {
+            application_id: ApplicationId(1),
+            user_id: UserId(1),
+            redirect_uri: redirect_uri.into(),
+            scope: Scope::from_stored("read write"),
+            code_challenge: challenge.map(str::to_string),
+            expires_at: 100,
+        }
+    }
+
+    fn request<'a>(redirect_uri: Option<&'a str>, verifier: Option<&'a str>) -> CodeTokenRequest<'a> {
+        CodeTokenRequest { code: "c", redirect_uri, code_verifier: verifier }
+    }
+
+    #[test]
+    fn redirect_uri_must_repeat_the_authorization_requests() {
+        let g = grant("https://a.example/cb/", None);
+        assert_eq!(judge(&g, &request(None, None), 50), Err(CodeRejection::RedirectUriMismatch));
+        assert_eq!(judge(&g, &request(Some("https://a.example/cb/?x=1"), None), 50), Err(CodeRejection::RedirectUriMismatch));
+        assert_eq!(judge(&g, &request(Some("https://a.example/cb/"), None), 50), Ok(()));
+        assert_eq!(judge(&grant("", None), &request(None, None), 50), Ok(()));
+    }
+
+    #[test]
+    fn expired_codes_are_refused() {
+        assert_eq!(judge(&grant("", None), &request(None, None), 100), Err(CodeRejection::Expired));
+    }
+
+    #[test]
+    fn pkce_verifier_must_match_and_must_not_appear_without_challenge() {
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(judge(&grant("", Some(challenge)), &request(None, Some(verifier)), 50), Ok(()));
+        assert_eq!(judge(&grant("", Some(challenge)), &request(None, None), 50), Err(CodeRejection::PkceFailed));
+        assert_eq!(judge(&grant("", Some(challenge)), &request(None, Some(&verifier.replace('d', "e"))), 50), Err(CodeRejection::PkceFailed));
+        assert_eq!(judge(&grant("", None), &request(None, Some(verifier)), 50), Err(CodeRejection::PkceFailed));
+    }
+}

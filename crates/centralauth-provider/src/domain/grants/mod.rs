@@ -1,0 +1,33 @@
+//! The grants of the token endpoint (RFC 6749 §4.1 and §6) and the authorization step that
+//! issues codes.
+
+pub mod authorization_code;
+pub mod refresh_token;
+
+use super::application::Application;
+use super::clock::UnixTime;
+use super::scope::Scope;
+use super::secret::Secret;
+use crate::store::NewTokenPair;
+
+/// A freshly issued token pair, the only time the plain values exist.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    pub expires_in: i64,
+    pub scope: Scope,
+}
+
+/// Generates a pair for `app` and the digests the store keeps of it.
+fn new_pair(app: &Application, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
+    let access = Secret::generate();
+    let refresh = Secret::generate();
+    let digests = NewTokenPair {
+        access: access.digest(),
+        access_expires_at: now + app.lifetimes.access_token,
+        refresh: refresh.digest(),
+        refresh_expires_at: now + app.lifetimes.refresh_token,
+    };
+    (access, refresh, digests)
+}

@@ -1,0 +1,87 @@
+//! The rules of the identity and permission service: users, applications, permissions, groups,
+//! memberships, tokens and grants. Nothing here knows HTTP or SQL; storage is reached through
+//! the traits of `crate::store`.
+
+pub mod application;
+pub mod audit;
+pub mod clock;
+pub mod grants;
+pub mod login;
+pub mod membership;
+pub mod password;
+pub mod permission;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod scope;
+pub mod secret;
+pub mod session;
+pub mod user;
+
+use crate::store::StoreError;
+
+/// Everything a domain operation can fail with, by meaning.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("invalid grant")]
+    InvalidGrant { description: Option<&'static str> },
+    #[error("invalid scope")]
+    InvalidScope,
+    #[error("invalid client")]
+    InvalidClient,
+    #[error("too many failed attempts")]
+    RateLimited,
+    #[error("access denied")]
+    AccessDenied,
+    #[error("forbidden")]
+    Forbidden,
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid { field, reason: reason.into() }
+    }
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what }
+    }
+    pub fn invalid_grant() -> Self {
+        Self::InvalidGrant { description: None }
+    }
+}
+
+impl From<tokio::task::JoinError> for Error {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Error::Internal(InternalError::Join(err))
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Error::NotFound { what: "record" },
+            StoreError::Conflict(what) => Error::Conflict { what },
+            StoreError::Invalid(reason) => Error::Invalid { field: "reference", reason },
+            StoreError::Other(err) => Error::Internal(InternalError::Store(err)),
+        }
+    }
+}
+
+/// Internal failures, kept apart so that they are logged once and never shown to a caller.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("storage failed: {0}")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("background task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,160 @@
+//! Redirect URIs and how a requested one is matched against the registered ones (DESIGN §6,
+//! RFC 9700 §4.1.3): scheme, host, port and path exactly, plus every query parameter the
+//! registered URI has; extra query parameters only where the application allows them.
+
+use serde::Serialize;
+use url::Url;
+
+use super::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// An absolute `http`/`https` URL (or a private-use scheme for native apps) without fragment.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let url = Url::parse(raw.trim()).map_err(|_| Error::invalid("redirect_uri", format!("{raw:?} is not an absolute URL")))?;
+        if url.fragment().is_some() {
+            return Err(Error::invalid("redirect_uri", "must not contain a fragment (RFC 6749 §3.1.2)"));
+        }
+        if url.cannot_be_a_base() || (matches!(url.scheme(), "http" | "https") && url.host().is_none()) {
+            return Err(Error::invalid("redirect_uri", format!("{raw:?} is not an absolute URL")));
+        }
+        if matches!(url.scheme(), "javascript" | "data" | "file" | "vbscript") {
+            return Err(Error::invalid("redirect_uri", "scheme not allowed"));
+        }
+        Ok(Self(raw.trim().to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How strictly a requested redirect URI must equal a registered one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectUriMatch {
+    /// Registered URI plus extra query parameters: django-centralauth's client puts `next` there.
+    #[default]
+    AllowExtraQuery,
+    /// Byte-for-byte equality (RFC 9700 §4.1.3).
+    Exact,
+}
+
+impl RedirectUriMatch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllowExtraQuery => "allow_extra_query",
+            Self::Exact => "exact",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "allow_extra_query" => Ok(Self::AllowExtraQuery),
+            "exact" => Ok(Self::Exact),
+            _ => Err(Error::invalid("redirect_uri_match", "must be allow_extra_query or exact")),
+        }
+    }
+}
+
+/// Whether `requested` may be redirected to, given one registered URI.
+pub fn matches(registered: &RedirectUri, requested: &str, policy: RedirectUriMatch) -> bool {
+    if registered.as_str() == requested {
+        return true;
+    }
+    if policy == RedirectUriMatch::Exact {
+        return false;
+    }
+    let (Ok(reg), Ok(req)) = (Url::parse(registered.as_str()), Url::parse(requested)) else {
+        return false;
+    };
+    if req.fragment().is_some() || req.username() != "" || req.password().is_some() {
+        return false;
+    }
+    // Compared on the raw serialisation of each part, so that percent-encoding tricks in the
+    // path (`/cb/%2e%2e/evil`) cannot pass as the registered path.
+    let same_origin_and_path = reg.scheme() == req.scheme()
+        && reg.host_str() == req.host_str()
+        && reg.port_or_known_default() == req.port_or_known_default()
+        && reg.path() == req.path();
+    if !same_origin_and_path {
+        return false;
+    }
+    let requested_pairs: Vec<(String, String)> = req.query_pairs().into_owned().collect();
+    reg.query_pairs().all(|(k, v)| requested_pairs.iter().any(|(rk, rv)| *rk == *k && *rv == *v))
+}
+
+/// Picks the registered URI a request may use: the requested one if it matches, or the only
+/// registered one when none was requested (RFC 6749 §3.1.2.3).
+pub fn resolve<'a>(registered: &'a [RedirectUri], requested: Option<&str>, policy: RedirectUriMatch) -> Option<String> {
+    match requested {
+        Some(uri) => registered.iter().any(|r| matches(r, uri, policy)).then(|| uri.to_string()),
+        None => match registered {
+            [only] => Some(only.as_str().to_string()),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(s: &str) -> RedirectUri {
+        RedirectUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn extra_query_is_accepted_by_default_but_not_when_exact() {
+        let r = reg("http://127.0.0.1:9000/centralauth/login/callback/");
+        let with_next = "http://127.0.0.1:9000/centralauth/login/callback/?next=%2Fwhoami%2F";
+        assert!(matches(&r, with_next, RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, with_next, RedirectUriMatch::Exact));
+    }
+
+    #[test]
+    fn scheme_host_port_and_path_must_be_equal() {
+        let r = reg("https://app.example/cb/");
+        for bad in [
+            "http://app.example/cb/",
+            "https://app.example:8443/cb/",
+            "https://evil.example/cb/",
+            "https://app.example/cb/other",
+            "https://app.example/cb",
+            "https://app.example/cb/%2e%2e/evil",
+            "https://app.example.evil.example/cb/",
+            "https://user@app.example/cb/",
+            "https://app.example/cb/#frag",
+        ] {
+            assert!(!matches(&r, bad, RedirectUriMatch::AllowExtraQuery), "{bad}");
+        }
+        assert!(matches(&r, "https://app.example:443/cb/", RedirectUriMatch::AllowExtraQuery));
+    }
+
+    #[test]
+    fn the_registered_query_must_be_kept() {
+        let r = reg("https://app.example/cb/?tenant=a");
+        assert!(matches(&r, "https://app.example/cb/?tenant=a&next=/x", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb/?tenant=b", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb/", RedirectUriMatch::AllowExtraQuery));
+    }
+
+    #[test]
+    fn a_missing_redirect_uri_resolves_only_when_one_is_registered() {
+        let one = [reg("https://a.example/cb/")];
+        let two = [reg("https://a.example/cb/"), reg("https://b.example/cb/")];
+        assert_eq!(resolve(&one, None, RedirectUriMatch::Exact).as_deref(), Some("https://a.example/cb/"));
+        assert_eq!(resolve(&two, None, RedirectUriMatch::Exact), None);
+    }
+
+    #[test]
+    fn registration_rejects_fragments_relative_and_script_uris() {
+        assert!(RedirectUri::parse("https://a.example/cb#x").is_err());
+        assert!(RedirectUri::parse("/cb/").is_err());
+        assert!(RedirectUri::parse("javascript:alert(1)").is_err());
+        assert!(RedirectUri::parse("http:///cb").is_err());
+        assert!(RedirectUri::parse("com.example.app:/callback").is_ok());
+    }
+}

@@ -1,0 +1,5 @@
+//! centralauth: an OAuth 2.0 / OpenID Connect authorization server that also owns each
+//! application's permissions, groups and memberships, wire-compatible with django-centralauth 2.0.
+
+pub mod domain;
+pub mod store;

@@ -1,0 +1,293 @@
+//! Storage behind narrow traits that speak domain types only. One SQL implementation serves
+//! SQLite and PostgreSQL (see `sql/`), chosen once from the database URL by [`connect`].
+
+mod errors;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::application::{Application, ApplicationId, NewApplication};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::clock::UnixTime;
+use crate::domain::membership::{Group, Membership, MembershipFlags, MembershipSpec};
+use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts};
+use crate::domain::scope::Scope;
+use crate::domain::secret::SecretDigest;
+use crate::domain::session::SessionUser;
+use crate::domain::user::{NewUser, User, UserChanges, UserId};
+
+/// Storage failures, mapped from the driver's errors in one place (`sql::map_err`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A reference the rules forbid (a permission of another application).
+    #[error("invalid reference: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Search and keyset pagination of the user list.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub search: Option<String>,
+    pub after_username_key: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait UserStore {
+    /// Creates a user; `Conflict` when the username is taken (case-insensitively).
+    async fn insert_user(&self, user: &NewUser, actor: &Actor) -> StoreResult<User>;
+    async fn find_user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// Looks a user up by username, case-insensitively.
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Looks a user up by username, or by an e-mail address that exactly one user has.
+    async fn find_user_for_login(&self, identifier: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>>;
+    /// Applies the changes and writes one audit entry; `NotFound` for an unknown user.
+    async fn update_user(&self, id: UserId, changes: &UserChanges, actor: &Actor) -> StoreResult<User>;
+    /// Records a successful sign-in, and stores an upgraded password hash when there is one.
+    async fn record_login(&self, id: UserId, now: UnixTime, rehashed_password: Option<&str>) -> StoreResult<()>;
+    async fn count_administrators(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait ApplicationStore {
+    /// Creates an application; `Conflict` when the client id is taken.
+    async fn insert_application(&self, app: &NewApplication, actor: &Actor) -> StoreResult<Application>;
+    async fn find_application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>>;
+    async fn list_applications(&self) -> StoreResult<Vec<Application>>;
+    /// Stores every editable field of `app` (name, secret digest, redirect URIs, options).
+    async fn update_application(&self, app: &Application, actor: &Actor) -> StoreResult<Application>;
+}
+
+#[async_trait]
+pub trait PermissionStore {
+    async fn list_permissions(&self, app: ApplicationId) -> StoreResult<Vec<Permission>>;
+    /// Makes the application's permission set equal to `declared` in one transaction: creates
+    /// new ones, renames changed ones, deletes the rest with their grants; one audit entry.
+    async fn sync_permissions(&self, app: ApplicationId, declared: Vec<Declared>, synced: u64, actor: &Actor) -> StoreResult<SyncCounts>;
+    /// The permissions of `app` among `keys`; unknown keys are simply absent.
+    async fn find_permissions(&self, app: ApplicationId, keys: &[PermissionKey]) -> StoreResult<Vec<Permission>>;
+}
+
+#[async_trait]
+pub trait GroupStore {
+    /// Creates a group; `Conflict` when the name is taken in the application. Every permission
+    /// must belong to the group's application.
+    async fn insert_group(&self, app: ApplicationId, name: &str, permissions: &[PermissionId], actor: &Actor) -> StoreResult<Group>;
+    async fn list_groups(&self, app: ApplicationId) -> StoreResult<Vec<Group>>;
+}
+
+#[async_trait]
+pub trait MembershipStore {
+    async fn find_membership(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<Membership>>;
+    /// Creates a membership; `Conflict` when one exists. Groups and permissions must belong to
+    /// the membership's application.
+    async fn insert_membership(&self, spec: &MembershipSpec, actor: &Actor) -> StoreResult<Membership>;
+    /// Replaces flags, groups and direct permissions of an existing membership.
+    async fn update_membership(&self, spec: &MembershipSpec, actor: &Actor) -> StoreResult<Membership>;
+    /// Deletes a membership; `NotFound` when there is none.
+    async fn delete_membership(&self, app: ApplicationId, user: UserId, actor: &Actor) -> StoreResult<()>;
+    /// Who the user is to the application: their account, membership flags and effective
+    /// permissions; `None` when there is no membership.
+    async fn membership_view(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<MembershipView>>;
+}
+
+/// A user as one application sees them (`/user/`).
+#[derive(Debug, Clone)]
+pub struct MembershipView {
+    pub user: User,
+    pub flags: MembershipFlags,
+    pub permissions: Vec<PermissionKey>,
+}
+
+/// A stored authorization code, as the token endpoint needs it.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub scope: Scope,
+    pub code_challenge: Option<String>,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuthorizationCode {
+    pub digest: SecretDigest,
+    pub grant: CodeGrant,
+    pub auth_time: UnixTime,
+}
+
+/// Digests and expiries of an access/refresh token pair about to be issued.
+#[derive(Debug, Clone)]
+pub struct NewTokenPair {
+    pub access: SecretDigest,
+    pub access_expires_at: UnixTime,
+    pub refresh: SecretDigest,
+    pub refresh_expires_at: UnixTime,
+}
+
+/// Why a consumed code may not become tokens; decided by the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRejection {
+    Expired,
+    RedirectUriMismatch,
+    PkceFailed,
+}
+
+#[derive(Debug)]
+pub enum CodeExchange {
+    Issued { user_id: UserId, scope: Scope },
+    Rejected(CodeRejection),
+    /// The code had been used before: the tokens issued from it are now revoked.
+    Replayed,
+    /// No such code for this application.
+    Unknown,
+}
+
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    Rotated { user_id: UserId, scope: Scope },
+    /// Used again after the grace window: the whole token family is now revoked.
+    Replayed,
+    /// The user or their membership was deactivated or removed.
+    AccessWithdrawn,
+    ScopeTooWide,
+    Unknown,
+}
+
+/// An active token as introspection and `/user/` see it.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    pub application_id: ApplicationId,
+    pub client_id: String,
+    pub user_id: UserId,
+    pub username: String,
+    pub scope: Scope,
+    pub expires_at: Option<UnixTime>,
+    pub kind: TokenKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access_token",
+            Self::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// The single-use and rotation guarantees live here, enforced by conditional updates inside
+/// transactions so that they hold across provider instances (DESIGN §5).
+#[async_trait]
+pub trait GrantStore {
+    async fn insert_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()>;
+    /// Consumes the code (once, ever), lets `check` judge it, and issues `tokens` as a new token
+    /// family, all in one transaction. A second use revokes that family.
+    async fn exchange_authorization_code(
+        &self,
+        code: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
+        tokens: &NewTokenPair,
+    ) -> StoreResult<CodeExchange>;
+    /// Rotates a refresh token: the old one stops working (after `grace_seconds`, in which a
+    /// reuse gets a further pair of the same family), its access token is revoked.
+    async fn rotate_refresh_token(
+        &self,
+        refresh: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        grace_seconds: i64,
+        requested_scope: Option<&Scope>,
+        tokens: &NewTokenPair,
+    ) -> StoreResult<RefreshOutcome>;
+    async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
+    async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
+    /// Revokes an access token, or a refresh token with its whole family, if it belongs to
+    /// `app`. Returns whether anything was revoked.
+    async fn revoke_token(&self, token: &SecretDigest, app: ApplicationId, now: UnixTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn insert_session(&self, id: &SecretDigest, user: UserId, now: UnixTime, expires_at: UnixTime) -> StoreResult<()>;
+    /// The session's user, if the session is live and the user active.
+    async fn find_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<SessionUser>>;
+    async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()>;
+}
+
+/// Failed sign-ins, counted per key (an account or a client address) for rate limiting.
+#[async_trait]
+pub trait LoginThrottleStore {
+    async fn record_login_failure(&self, keys: &[String], now: UnixTime) -> StoreResult<()>;
+    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<i64>;
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore {
+    /// Writes an entry on its own, for changes that are not a store write (a secret shown).
+    async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub at: UnixTime,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[async_trait]
+pub trait MaintenanceStore {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Deletes at most `batch` expired rows of each kind; returns how many went.
+    async fn purge_expired(&self, now: UnixTime, batch: i64) -> StoreResult<u64>;
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Everything the provider stores.
+pub trait Store:
+    UserStore + ApplicationStore + PermissionStore + GroupStore + MembershipStore + GrantStore + SessionStore + LoginThrottleStore + AuditStore + MaintenanceStore + Send + Sync
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + ApplicationStore + PermissionStore + GroupStore + MembershipStore + GrantStore + SessionStore + LoginThrottleStore + AuditStore + MaintenanceStore + Send + Sync
+{
+}
+
+/// Opens the database named by `url`: `sqlite://…` or `postgres://…`.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::connect(url).await?))
+    } else {
+        Err(StoreError::Other(format!("unsupported database URL {url:?}: use sqlite://… or postgres://…").into()))
+    }
+}
+

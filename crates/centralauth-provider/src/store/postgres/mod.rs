@@ -1,0 +1,32 @@
+//! PostgreSQL, for production and for several provider instances on one database.
+//! Row locks taken by the conditional updates serialise concurrent writers of one row.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Transaction};
+
+use super::StoreResult;
+
+pub type Db = sqlx::Postgres;
+
+#[path = "../sql/mod.rs"]
+mod queries;
+
+pub use queries::SqlStore;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+    Ok(SqlStore::new(pool))
+}
+
+async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
+    pool.begin().await
+}
+
+fn migrator() -> &'static sqlx::migrate::Migrator {
+    &MIGRATOR
+}

@@ -1,0 +1,326 @@
+//! Authorization codes and token families. Single use and rotation are decided by conditional
+//! `UPDATE … WHERE … IS NULL RETURNING` inside a transaction: whichever request updates the row
+//! first wins, on one instance or many (DESIGN §5).
+
+use async_trait::async_trait;
+use sqlx::Transaction;
+
+use super::{Db, SqlStore};
+use crate::domain::application::ApplicationId;
+use crate::domain::clock::UnixTime;
+use crate::domain::scope::Scope;
+use crate::domain::secret::SecretDigest;
+use crate::domain::user::UserId;
+use crate::store::{
+    ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome, StoreResult,
+    TokenKind,
+};
+
+#[derive(sqlx::FromRow)]
+struct ConsumedCode {
+    user_id: i64,
+    redirect_uri: String,
+    scope: String,
+    code_challenge: Option<String>,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    family_id: i64,
+    scope: String,
+    rotated_at: Option<i64>,
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    family_revoked_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActiveRow {
+    application_id: i64,
+    client_id: String,
+    user_id: i64,
+    username: String,
+    scope: String,
+    expires_at: i64,
+}
+
+impl ActiveRow {
+    fn into_token(self, kind: TokenKind) -> ActiveToken {
+        ActiveToken {
+            application_id: ApplicationId(self.application_id),
+            client_id: self.client_id,
+            user_id: UserId(self.user_id),
+            username: self.username,
+            scope: Scope::from_stored(&self.scope),
+            expires_at: Some(self.expires_at),
+            kind,
+        }
+    }
+}
+
+async fn insert_pair(tx: &mut Transaction<'static, Db>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+    sqlx::query("INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&tokens.access.0)
+        .bind(family_id)
+        .bind(scope)
+        .bind(now)
+        .bind(tokens.access_expires_at)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&tokens.refresh.0)
+    .bind(family_id)
+    .bind(&tokens.access.0)
+    .bind(scope)
+    .bind(now)
+    .bind(tokens.refresh_expires_at)
+    .execute(&mut **tx)
+    .await?;
+    // The family lives as long as its newest refresh token; the purge goes by this.
+    sqlx::query("UPDATE token_families SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
+        .bind(tokens.refresh_expires_at)
+        .bind(family_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// One statement revokes every token of the family, however many there are: tokens are only
+/// valid while their family is (every look-up joins it).
+async fn revoke_family(tx: &mut Transaction<'static, Db>, family_id: i64, now: UnixTime) -> StoreResult<()> {
+    sqlx::query("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(family_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn insert_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_digest, application_id, user_id, redirect_uri, scope, code_challenge, auth_time, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&code.digest.0)
+        .bind(code.grant.application_id.0)
+        .bind(code.grant.user_id.0)
+        .bind(&code.grant.redirect_uri)
+        .bind(code.grant.scope.to_string())
+        .bind(&code.grant.code_challenge)
+        .bind(code.auth_time)
+        .bind(code.grant.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn exchange_authorization_code(
+        &self,
+        code: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
+        tokens: &NewTokenPair,
+    ) -> StoreResult<CodeExchange> {
+        let mut tx = self.write().await?;
+        let consumed: Option<ConsumedCode> = sqlx::query_as(
+            "UPDATE authorization_codes SET consumed_at = $1 \
+             WHERE code_digest = $2 AND application_id = $3 AND consumed_at IS NULL \
+             RETURNING user_id, redirect_uri, scope, code_challenge, expires_at",
+        )
+        .bind(now)
+        .bind(&code.0)
+        .bind(app.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = consumed else {
+            let earlier: Option<(Option<i64>,)> =
+                sqlx::query_as("SELECT family_id FROM authorization_codes WHERE code_digest = $1 AND application_id = $2")
+                    .bind(&code.0)
+                    .bind(app.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(match earlier {
+                None => CodeExchange::Unknown,
+                Some((family,)) => {
+                    // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+                    if let Some(family_id) = family {
+                        revoke_family(&mut tx, family_id, now).await?;
+                    }
+                    tx.commit().await?;
+                    CodeExchange::Replayed
+                }
+            });
+        };
+        let grant = CodeGrant {
+            application_id: app,
+            user_id: UserId(row.user_id),
+            redirect_uri: row.redirect_uri,
+            scope: Scope::from_stored(&row.scope),
+            code_challenge: row.code_challenge,
+            expires_at: row.expires_at,
+        };
+        if let Err(rejection) = check(&grant) {
+            // The code stays consumed: a failed attempt must not leave it for a second guess.
+            tx.commit().await?;
+            return Ok(CodeExchange::Rejected(rejection));
+        }
+        let scope = grant.scope.to_string();
+        let (family_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO token_families (application_id, user_id, scope, auth_time, created_at, expires_at) \
+             SELECT application_id, user_id, scope, auth_time, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
+        )
+        .bind(now)
+        .bind(tokens.refresh_expires_at)
+        .bind(&code.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2").bind(family_id).bind(&code.0).execute(&mut *tx).await?;
+        insert_pair(&mut tx, family_id, &scope, now, tokens).await?;
+        tx.commit().await?;
+        Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope })
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        refresh: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        grace_seconds: i64,
+        requested_scope: Option<&Scope>,
+        tokens: &NewTokenPair,
+    ) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.write().await?;
+        let rotated: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET rotated_at = $1 \
+             WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+               AND family_id IN (SELECT id FROM token_families WHERE application_id = $3 AND revoked_at IS NULL) \
+             RETURNING family_id, scope, access_token_digest",
+        )
+        .bind(now)
+        .bind(&refresh.0)
+        .bind(app.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (family_id, granted_scope) = match rotated {
+            Some((family_id, scope, old_access)) => {
+                // The original deletes the old access token at once on refresh.
+                sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(&old_access)
+                    .execute(&mut *tx)
+                    .await?;
+                (family_id, scope)
+            }
+            None => {
+                let row: Option<RefreshRow> = sqlx::query_as(
+                    "SELECT r.family_id, r.scope, r.rotated_at, r.revoked_at, r.expires_at, f.revoked_at AS family_revoked_at \
+                     FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
+                     WHERE r.token_digest = $1 AND f.application_id = $2",
+                )
+                .bind(&refresh.0)
+                .bind(app.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(RefreshOutcome::Unknown) };
+                if row.family_revoked_at.is_some() || row.revoked_at.is_some() || row.expires_at <= now {
+                    return Ok(RefreshOutcome::Unknown);
+                }
+                match row.rotated_at {
+                    // Concurrent requests of one browser session: the losers get a further pair
+                    // of the same family instead of a logout (DESIGN §6).
+                    Some(rotated_at) if now - rotated_at <= grace_seconds => (row.family_id, row.scope),
+                    _ => {
+                        revoke_family(&mut tx, row.family_id, now).await?;
+                        tx.commit().await?;
+                        return Ok(RefreshOutcome::Replayed);
+                    }
+                }
+            }
+        };
+        // A refresh re-checks access: no refresh for a deactivated user or membership.
+        let access: Option<(i64, bool, Option<bool>)> = sqlx::query_as(
+            "SELECT f.user_id, u.is_active, m.is_active FROM token_families f JOIN users u ON u.id = f.user_id \
+             LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id WHERE f.id = $1",
+        )
+        .bind(family_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user_id, true, Some(true))) = access else {
+            return Ok(RefreshOutcome::AccessWithdrawn);
+        };
+        let granted = Scope::from_stored(&granted_scope);
+        let scope = match requested_scope {
+            Some(requested) if !requested.is_subset_of(&granted) => return Ok(RefreshOutcome::ScopeTooWide),
+            Some(requested) => requested.clone(),
+            None => granted,
+        };
+        insert_pair(&mut tx, family_id, &scope.to_string(), now, tokens).await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome::Rotated { user_id: UserId(user_id), scope })
+    }
+
+    async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
+        let row: Option<ActiveRow> = sqlx::query_as(
+            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at \
+             FROM access_tokens t JOIN token_families f ON f.id = t.family_id \
+             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
+             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+        )
+        .bind(&token.0)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.into_token(TokenKind::Access)))
+    }
+
+    async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
+        let row: Option<ActiveRow> = sqlx::query_as(
+            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at \
+             FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id \
+             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
+             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+        )
+        .bind(&token.0)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.into_token(TokenKind::Refresh)))
+    }
+
+    async fn revoke_token(&self, token: &SecretDigest, app: ApplicationId, now: UnixTime) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let access = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL \
+             AND family_id IN (SELECT id FROM token_families WHERE application_id = $3)",
+        )
+        .bind(now)
+        .bind(&token.0)
+        .bind(app.0)
+        .execute(&mut *tx)
+        .await?;
+        let revoked = if access.rows_affected() > 0 {
+            true
+        } else {
+            // RFC 7009 §2.1: revoking a refresh token invalidates every token of its grant.
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $1 WHERE revoked_at IS NULL AND application_id = $3 \
+                 AND id IN (SELECT family_id FROM refresh_tokens WHERE token_digest = $2)",
+            )
+            .bind(now)
+            .bind(&token.0)
+            .bind(app.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0
+        };
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,53 @@
+//! Migrations, health and the purge of expired rows in small batches, so that no statement
+//! holds a lock for long however much has piled up.
+
+use async_trait::async_trait;
+
+use super::{SqlStore, migrator};
+use crate::domain::clock::UnixTime;
+use crate::store::{MaintenanceStore, StoreResult};
+
+/// Rotated refresh tokens and used codes are kept this long to recognise a replay.
+const REPLAY_MEMORY_SECONDS: i64 = 24 * 3600;
+const LOGIN_FAILURE_MEMORY_SECONDS: i64 = 3600;
+
+#[async_trait]
+impl MaintenanceStore for SqlStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: UnixTime, batch: i64) -> StoreResult<u64> {
+        let forget = now - REPLAY_MEMORY_SECONDS;
+        let statements: [(&str, i64); 6] = [
+            (
+                "DELETE FROM authorization_codes WHERE code_digest IN \
+                 (SELECT code_digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+                forget,
+            ),
+            // Tokens and refresh tokens go with their family (ON DELETE CASCADE).
+            ("DELETE FROM token_families WHERE id IN (SELECT id FROM token_families WHERE expires_at < $1 LIMIT $2)", now),
+            ("DELETE FROM access_tokens WHERE token_digest IN (SELECT token_digest FROM access_tokens WHERE expires_at < $1 LIMIT $2)", now),
+            (
+                "DELETE FROM refresh_tokens WHERE token_digest IN (SELECT token_digest FROM refresh_tokens WHERE rotated_at < $1 LIMIT $2)",
+                forget,
+            ),
+            ("DELETE FROM sessions WHERE id_digest IN (SELECT id_digest FROM sessions WHERE expires_at < $1 LIMIT $2)", now),
+            (
+                "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE failed_at < $1 LIMIT $2)",
+                now - LOGIN_FAILURE_MEMORY_SECONDS,
+            ),
+        ];
+        let mut purged = 0;
+        for (sql, cutoff) in statements {
+            purged += sqlx::query(sql).bind(cutoff).bind(batch).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(purged)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Memberships and what they grant.
+
+use async_trait::async_trait;
+
+use super::{SqlStore, count_owned, distinct, insert_links, write_audit};
+use crate::domain::application::ApplicationId;
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::membership::{GroupId, Membership, MembershipFlags, MembershipId, MembershipSpec};
+use crate::domain::permission::{PermissionId, PermissionKey};
+use crate::domain::user::{Role, User, UserId};
+use crate::store::errors::conflict_or_other;
+use crate::store::{MembershipStore, MembershipView, StoreError, StoreResult};
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    id: i64,
+    is_superuser: bool,
+    is_staff: bool,
+    is_active: bool,
+}
+
+/// A user joined with their membership flags, for `/user/`.
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    membership_id: i64,
+    is_superuser: bool,
+    is_staff: bool,
+    membership_active: bool,
+    user_id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    user_active: bool,
+    is_admin: bool,
+    date_joined: i64,
+    last_login: Option<i64>,
+}
+
+impl SqlStore {
+    async fn load_membership(conn: &mut <super::Db as sqlx::Database>::Connection, app: ApplicationId, user: UserId) -> StoreResult<Option<Membership>> {
+        let row: Option<MembershipRow> =
+            sqlx::query_as("SELECT id, is_superuser, is_staff, is_active FROM memberships WHERE application_id = $1 AND user_id = $2")
+                .bind(app.0)
+                .bind(user.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let groups: Vec<(i64,)> =
+            sqlx::query_as("SELECT group_id FROM membership_groups WHERE membership_id = $1 ORDER BY group_id").bind(row.id).fetch_all(&mut *conn).await?;
+        let perms: Vec<(i64,)> = sqlx::query_as("SELECT permission_id FROM membership_permissions WHERE membership_id = $1 ORDER BY permission_id")
+            .bind(row.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(Some(Membership {
+            id: MembershipId(row.id),
+            application_id: app,
+            user_id: user,
+            flags: MembershipFlags { is_superuser: row.is_superuser, is_staff: row.is_staff, is_active: row.is_active },
+            groups: groups.into_iter().map(|(g,)| GroupId(g)).collect(),
+            permissions: perms.into_iter().map(|(p,)| PermissionId(p)).collect(),
+        }))
+    }
+}
+
+/// Refuses groups or permissions of another application: the domain rule that a membership
+/// grants only what its own application registered.
+async fn check_ownership(tx: &mut sqlx::Transaction<'static, super::Db>, spec: &MembershipSpec) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+    let groups = distinct(spec.groups.iter().map(|g| g.0));
+    let perms = distinct(spec.permissions.iter().map(|p| p.0));
+    if count_owned(tx, "permission_groups", spec.application_id.0, &groups).await? != groups.len()
+        || count_owned(tx, "permissions", spec.application_id.0, &perms).await? != perms.len()
+    {
+        return Err(StoreError::Invalid("a group or permission of another application".into()));
+    }
+    Ok((groups, perms))
+}
+
+fn membership_of(id: i64, spec: &MembershipSpec, groups: Vec<i64>, perms: Vec<i64>) -> Membership {
+    Membership {
+        id: MembershipId(id),
+        application_id: spec.application_id,
+        user_id: spec.user_id,
+        flags: spec.flags,
+        groups: groups.into_iter().map(GroupId).collect(),
+        permissions: perms.into_iter().map(PermissionId).collect(),
+    }
+}
+
+#[async_trait]
+impl MembershipStore for SqlStore {
+    async fn find_membership(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<Membership>> {
+        let mut conn = self.pool.acquire().await?;
+        Self::load_membership(&mut conn, app, user).await
+    }
+
+    async fn insert_membership(&self, spec: &MembershipSpec, actor: &Actor) -> StoreResult<Membership> {
+        let mut tx = self.write().await?;
+        let (groups, perms) = check_ownership(&mut tx, spec).await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO memberships (application_id, user_id, is_superuser, is_staff, is_active) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(spec.application_id.0)
+        .bind(spec.user_id.0)
+        .bind(spec.flags.is_superuser)
+        .bind(spec.flags.is_staff)
+        .bind(spec.flags.is_active)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict_or_other(e, "membership"))?;
+        insert_links(&mut tx, "membership_groups", "membership_id, group_id", id, &groups).await?;
+        insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
+        let created = membership_of(id, spec, groups, perms);
+        let entry = AuditEntry::new(actor, "membership.create", format!("membership {id}"))
+            .application(spec.application_id.0)
+            .user(spec.user_id.0)
+            .after(&created);
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn update_membership(&self, spec: &MembershipSpec, actor: &Actor) -> StoreResult<Membership> {
+        let mut tx = self.write().await?;
+        let before = Self::load_membership(&mut *tx, spec.application_id, spec.user_id).await?.ok_or(StoreError::NotFound)?;
+        let (groups, perms) = check_ownership(&mut tx, spec).await?;
+        let id = before.id.0;
+        sqlx::query("UPDATE memberships SET is_superuser = $1, is_staff = $2, is_active = $3 WHERE id = $4")
+            .bind(spec.flags.is_superuser)
+            .bind(spec.flags.is_staff)
+            .bind(spec.flags.is_active)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM membership_permissions WHERE membership_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_links(&mut tx, "membership_groups", "membership_id, group_id", id, &groups).await?;
+        insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
+        let after = membership_of(id, spec, groups, perms);
+        let entry = AuditEntry::new(actor, "membership.update", format!("membership {id}"))
+            .application(spec.application_id.0)
+            .user(spec.user_id.0)
+            .before(&before)
+            .after(&after);
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_membership(&self, app: ApplicationId, user: UserId, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
+        sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
+        let entry =
+            AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0)).application(app.0).user(user.0).before(&before);
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn membership_view(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<MembershipView>> {
+        let row: Option<ViewRow> = sqlx::query_as(
+            "SELECT m.id AS membership_id, m.is_superuser, m.is_staff, m.is_active AS membership_active, \
+                    u.id AS user_id, u.username, u.email, u.first_name, u.last_name, u.is_active AS user_active, u.is_admin, \
+                    u.date_joined, u.last_login \
+             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.application_id = $1 AND m.user_id = $2",
+        )
+        .bind(app.0)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        // UNION removes a permission granted both directly and through a group.
+        let perms: Vec<(String, String)> = sqlx::query_as(
+            "SELECT p.app_label, p.codename FROM permissions p \
+               JOIN membership_permissions mp ON mp.permission_id = p.id WHERE mp.membership_id = $1 \
+             UNION \
+             SELECT p.app_label, p.codename FROM permissions p \
+               JOIN group_permissions gp ON gp.permission_id = p.id \
+               JOIN membership_groups mg ON mg.group_id = gp.group_id WHERE mg.membership_id = $1",
+        )
+        .bind(r.membership_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(MembershipView {
+            user: User {
+                id: UserId(r.user_id),
+                username: r.username,
+                email: r.email,
+                first_name: r.first_name,
+                last_name: r.last_name,
+                is_active: r.user_active,
+                role: if r.is_admin { Role::Administrator } else { Role::User },
+                date_joined: r.date_joined,
+                last_login: r.last_login,
+                password_hash: None,
+            },
+            flags: MembershipFlags { is_superuser: r.is_superuser, is_staff: r.is_staff, is_active: r.membership_active },
+            permissions: perms.into_iter().map(|(app_label, codename)| PermissionKey { app_label, codename }).collect(),
+        }))
+    }
+}

@@ -1,0 +1,93 @@
+//! The SQL of every store trait, written once and compiled twice: `store/sqlite` and
+//! `store/postgres` each include this module (`#[path]`) with their own `Db` type, so both run
+//! on their native sqlx driver with the same statements. The statements are the common subset
+//! of both dialects (`$n` parameters, `RETURNING`, `ON CONFLICT`); the few real differences
+//! (how a write transaction begins, the migrations) come from the including module.
+
+mod applications;
+mod audit;
+mod grants;
+mod maintenance;
+mod memberships;
+mod permissions;
+mod sessions;
+mod users;
+
+use sqlx::{Pool, QueryBuilder, Transaction};
+
+use super::{Db, begin_write, migrator};
+use crate::domain::audit::AuditEntry;
+use crate::domain::clock;
+use crate::store::StoreResult;
+
+/// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
+const CHUNK: usize = 500;
+
+pub struct SqlStore {
+    pool: Pool<Db>,
+}
+
+impl SqlStore {
+    pub fn new(pool: Pool<Db>) -> Self {
+        Self { pool }
+    }
+
+    async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
+        Ok(begin_write(&self.pool).await?)
+    }
+}
+
+async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor, action, application_id, user_id, target, before_state, after_state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(clock::now())
+    .bind(&entry.actor)
+    .bind(entry.action)
+    .bind(entry.application_id)
+    .bind(entry.user_id)
+    .bind(&entry.target)
+    .bind(entry.before.as_ref().map(|v| v.to_string()))
+    .bind(entry.after.as_ref().map(|v| v.to_string()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Counts how many of `ids` are rows of `table` owned by `application_id`; the caller compares
+/// with the number of distinct ids, so that an id of another application is refused.
+async fn count_owned(tx: &mut Transaction<'static, Db>, table: &str, application_id: i64, ids: &[i64]) -> StoreResult<usize> {
+    let mut owned = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!("SELECT COUNT(*) FROM {table} WHERE application_id = "));
+        qb.push_bind(application_id).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let (n,): (i64,) = qb.build_query_as().fetch_one(&mut **tx).await?;
+        owned += n as usize;
+    }
+    Ok(owned)
+}
+
+/// Inserts `(owner, id)` pairs into a link table.
+async fn insert_links(tx: &mut Transaction<'static, Db>, table: &str, columns: &str, owner: i64, ids: &[i64]) -> StoreResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!("INSERT INTO {table} ({columns}) "));
+        qb.push_values(chunk, |mut row, id| {
+            row.push_bind(owner).push_bind(*id);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn distinct(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = ids.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}

@@ -1,0 +1,68 @@
+//! Sign-in sessions and the failed-login counters of the rate limit.
+
+use async_trait::async_trait;
+
+use super::SqlStore;
+use crate::domain::clock::UnixTime;
+use crate::domain::secret::SecretDigest;
+use crate::domain::session::SessionUser;
+use crate::domain::user::UserId;
+use crate::store::{LoginThrottleStore, SessionStore, StoreResult};
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, id: &SecretDigest, user: UserId, now: UnixTime, expires_at: UnixTime) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id_digest, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id.0)
+            .bind(user.0)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<SessionUser>> {
+        let row: Option<(i64, String, bool, i64)> = sqlx::query_as(
+            "SELECT s.user_id, u.username, u.is_admin, s.auth_time FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_digest = $1 AND s.expires_at > $2 AND u.is_active = $3",
+        )
+        .bind(&id.0)
+        .bind(now)
+        .bind(true)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(user_id, username, is_admin, auth_time)| SessionUser { user_id: UserId(user_id), username, is_admin, auth_time }))
+    }
+
+    async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_digest = $1").bind(&id.0).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LoginThrottleStore for SqlStore {
+    async fn record_login_failure(&self, keys: &[String], now: UnixTime) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for key in keys {
+            sqlx::query("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND failed_at >= $2")
+            .bind(key)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+}

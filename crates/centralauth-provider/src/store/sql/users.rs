@@ -1,0 +1,191 @@
+//! Users.
+
+use async_trait::async_trait;
+
+use super::{SqlStore, write_audit};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::clock::{self, UnixTime};
+use crate::domain::user::{NewUser, Role, User, UserChanges, UserId, username_key};
+use crate::store::errors::conflict_or_other;
+use crate::store::{StoreError, StoreResult, UserQuery, UserStore};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    password_hash: Option<String>,
+    is_active: bool,
+    is_admin: bool,
+    date_joined: i64,
+    last_login: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId(r.id),
+            username: r.username,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            is_active: r.is_active,
+            role: if r.is_admin { Role::Administrator } else { Role::User },
+            date_joined: r.date_joined,
+            last_login: r.last_login,
+            password_hash: r.password_hash,
+        }
+    }
+}
+
+macro_rules! select_user {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, username, email, first_name, last_name, password_hash, is_active, is_admin, date_joined, last_login FROM users ",
+            $where
+        )
+    };
+}
+
+/// Escapes LIKE wildcards so a search for `a_b` finds only that text.
+fn like_pattern(search: &str) -> String {
+    let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, user: &NewUser, actor: &Actor) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let now = clock::now();
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, date_joined) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(user.username.as_str())
+        .bind(user.username.key())
+        .bind(user.email.as_str())
+        .bind(user.email.as_str().to_lowercase())
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(&user.password_hash)
+        .bind(true)
+        .bind(user.role == Role::Administrator)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict_or_other(e, "username"))?;
+        let created = User {
+            id: UserId(id),
+            username: user.username.as_str().to_string(),
+            email: user.email.as_str().to_string(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            is_active: true,
+            role: user.role,
+            date_joined: now,
+            last_login: None,
+            password_hash: user.password_hash.clone(),
+        };
+        write_audit(&mut tx, &AuditEntry::new(actor, "user.create", &created.username).user(id).after(&created)).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn find_user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(select_user!("WHERE id = $1")).bind(id.0).fetch_optional(&self.pool).await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(select_user!("WHERE username_key = $1")).bind(username_key(username)).fetch_optional(&self.pool).await?;
+        Ok(row.map(User::from))
+    }
+
+    async fn find_user_for_login(&self, identifier: &str) -> StoreResult<Option<User>> {
+        if let Some(user) = self.find_user_by_username(identifier).await? {
+            return Ok(Some(user));
+        }
+        if !identifier.contains('@') {
+            return Ok(None);
+        }
+        let rows: Vec<UserRow> = sqlx::query_as(select_user!("WHERE email_key = $1 LIMIT 2"))
+            .bind(identifier.trim().to_lowercase())
+            .fetch_all(&self.pool)
+            .await?;
+        // An address shared by several accounts identifies none of them.
+        Ok(match <[UserRow; 1]>::try_from(rows) {
+            Ok([row]) => Some(row.into()),
+            Err(_) => None,
+        })
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(select_user!(
+            "WHERE ($1 IS NULL OR username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' \
+                    OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\') \
+               AND ($2 IS NULL OR username_key > $2) \
+             ORDER BY username_key LIMIT $3"
+        ))
+        .bind(query.search.as_deref().filter(|s| !s.is_empty()).map(like_pattern))
+        .bind(&query.after_username_key)
+        .bind(query.limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn update_user(&self, id: UserId, changes: &UserChanges, actor: &Actor) -> StoreResult<User> {
+        let mut tx = self.write().await?;
+        let before: User = sqlx::query_as::<_, UserRow>(select_user!("WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .into();
+        let mut after = before.clone();
+        after.apply(changes);
+        sqlx::query(
+            "UPDATE users SET email = $1, email_key = $2, first_name = $3, last_name = $4, is_active = $5, is_admin = $6, password_hash = $7 \
+             WHERE id = $8",
+        )
+        .bind(&after.email)
+        .bind(after.email.to_lowercase())
+        .bind(&after.first_name)
+        .bind(&after.last_name)
+        .bind(after.is_active)
+        .bind(after.role == Role::Administrator)
+        .bind(&after.password_hash)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        let mut entry = AuditEntry::new(actor, "user.update", &after.username).user(id.0).before(&before).after(&after);
+        if changes.password_hash.is_some() {
+            entry.action = "user.update_password";
+        }
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn record_login(&self, id: UserId, now: UnixTime, rehashed_password: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_login = $1, password_hash = COALESCE($2, password_hash) WHERE id = $3")
+            .bind(now)
+            .bind(rehashed_password)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn count_administrators(&self) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE is_admin = $1 AND is_active = $1")
+            .bind(true)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+}

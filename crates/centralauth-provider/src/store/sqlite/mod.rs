@@ -1,0 +1,39 @@
+//! SQLite: the embedded default. WAL mode, a busy timeout, and write transactions that take the
+//! write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing with
+//! SQLITE_BUSY on a lock upgrade.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Transaction};
+
+use super::StoreResult;
+
+pub type Db = sqlx::Sqlite;
+
+#[path = "../sql/mod.rs"]
+mod queries;
+
+pub use queries::SqlStore;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(30))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    Ok(SqlStore::new(pool))
+}
+
+async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+fn migrator() -> &'static sqlx::migrate::Migrator {
+    &MIGRATOR
+}

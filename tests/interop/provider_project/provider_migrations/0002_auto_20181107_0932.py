@@ -1,0 +1,4 @@
+# The package's own migration, unchanged (see __init__.py).
+import importlib
+
+Migration = importlib.import_module("centralauth.provider.migrations.0002_auto_20181107_0932").Migration
