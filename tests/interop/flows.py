@@ -72,6 +72,7 @@ def watch_whoami(browser, client, until, timeout=20):
 def setup_membership(provider, client, person=ALICE, **membership):
     """Register the client's permissions, the person, and their membership of the client."""
     client.sync_perms()
-    person.register(provider)
-    provider.add_membership(CLIENT_ID, person.username, **membership)
+    with provider.batch():
+        person.register(provider)
+        provider.add_membership(CLIENT_ID, person.username, **membership)
     return person

@@ -18,12 +18,13 @@ def test_sign_in_gives_the_client_the_membership_flags_and_effective_permissions
 ):
     client_app.sync_perms()
     # A provider administrator: the client's flags must still be the membership's.
-    ALICE.register(provider, admin=True)
-    provider.create_group(CLIENT_ID, "editors", perms=[P["change"], P["publish"]])
-    provider.add_membership(
-        CLIENT_ID, "alice", is_superuser=is_superuser, is_staff=is_staff,
-        groups=["editors"], perms=[P["add"], P["change"]],
-    )
+    with provider.batch():
+        ALICE.register(provider, admin=True)
+        provider.create_group(CLIENT_ID, "editors", perms=[P["change"], P["publish"]])
+        provider.add_membership(
+            CLIENT_ID, "alice", is_superuser=is_superuser, is_staff=is_staff,
+            groups=["editors"], perms=[P["add"], P["change"]],
+        )
     browser = ALICE.browser()
 
     visit = sign_in(browser, client_app)

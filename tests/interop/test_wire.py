@@ -86,15 +86,17 @@ class Wire:
 @pytest.fixture
 def wire(provider):
     """Two applications; alice is a staff member of the first, with two permissions."""
-    provider.create_application("Wire one", R1, C1, S1)
-    provider.create_application("Wire two", R2, C2, S2)
+    with provider.batch():
+        provider.create_application("Wire one", R1, C1, S1)
+        provider.create_application("Wire two", R2, C2, S2)
     perms = [{"app_label": a, "codename": c, "repr": "notes | note | " + c} for a, c in PERMS]
     answer = requests.post(
         provider.url("/perms/"), json={"client_id": C1, "client_secret": S1, "perms": perms}, timeout=10
     )
     assert answer.status_code == 200, answer.text
-    ALICE.register(provider)
-    provider.add_membership(C1, "alice", is_staff=True, perms=PERMS)
+    with provider.batch():
+        ALICE.register(provider)
+        provider.add_membership(C1, "alice", is_staff=True, perms=PERMS)
     return Wire(provider, ALICE.browser())
 
 

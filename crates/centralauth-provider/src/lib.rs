@@ -1,5 +1,9 @@
 //! centralauth: an OAuth 2.0 / OpenID Connect authorization server that also owns each
 //! application's permissions, groups and memberships, wire-compatible with django-centralauth 2.0.
 
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod http;
 pub mod store;

@@ -2,6 +2,7 @@
 //! memberships, tokens and grants. Nothing here knows HTTP or SQL; storage is reached through
 //! the traits of `crate::store`.
 
+pub mod admin;
 pub mod application;
 pub mod audit;
 pub mod clock;

@@ -234,7 +234,7 @@ impl GrantStore for SqlStore {
                 match row.rotated_at {
                     // Concurrent requests of one browser session: the losers get a further pair
                     // of the same family instead of a logout (DESIGN §6).
-                    Some(rotated_at) if now - rotated_at <= grace_seconds => (row.family_id, row.scope),
+                    Some(rotated_at) if now - rotated_at < grace_seconds => (row.family_id, row.scope),
                     _ => {
                         revoke_family(&mut tx, row.family_id, now).await?;
                         tx.commit().await?;

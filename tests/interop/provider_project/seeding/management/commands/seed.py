@@ -14,6 +14,8 @@
     manage.py seed member update <client_id> <username> [--superuser true|false] [--staff true|false]
                                  [--active true|false] [--group NAME]... [--perm app_label.codename]...
     manage.py seed member remove <client_id> <username>
+    manage.py seed batch        stdin: a JSON list of {"args": [...], "stdin": "..."}, one command
+                                each (the words after `seed`), run in one transaction
 
 Differences forced by the original, on purpose:
 - Every user is created with the provider-side `is_staff` flag, because the documented login page
@@ -25,6 +27,8 @@ Differences forced by the original, on purpose:
 - `member update` replaces the permission set when `--perm` is given and the group set when
   `--group` is given.
 """
+import io
+import json
 import sys
 
 from django.contrib.auth import get_user_model
@@ -53,6 +57,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         nouns = parser.add_subparsers(dest="noun", required=True)
+        nouns.add_parser("batch")
 
         user = nouns.add_parser("user").add_subparsers(dest="verb", required=True)
         for verb in ("create", "update"):
@@ -104,8 +109,21 @@ class Command(BaseCommand):
                 p.add_argument("--active", type=boolean)
 
     @transaction.atomic
-    def handle(self, *args, noun, verb, **options):
+    def handle(self, *args, noun, verb=None, **options):
+        if noun == "batch":
+            return self.batch()
         getattr(self, "{}_{}".format(noun, verb))(**options)
+
+    def batch(self):
+        """Run many commands in one process: Django's start-up is most of a command's time."""
+        parser = self.create_parser("manage.py", "seed")
+        for command in json.load(sys.stdin):
+            options = vars(parser.parse_args(command["args"]))
+            stdin, sys.stdin = sys.stdin, io.StringIO(command.get("stdin", ""))
+            try:
+                self.handle(**options)
+            finally:
+                sys.stdin = stdin
 
     # -- users -----------------------------------------------------------------------------------
 

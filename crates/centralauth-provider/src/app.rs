@@ -1,0 +1,94 @@
+//! The running provider: store, migrations, first administrator, listener, background purge,
+//! graceful shutdown. Tests build it on port 0 and read `local_addr`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::ServeConfig;
+use crate::domain::{admin, clock};
+use crate::http::router::router;
+use crate::http::state::{AppState, HttpSettings};
+use crate::store::{self, Store};
+
+/// Rows of each kind the purge deletes per round; small, so that no round holds a lock long.
+const PURGE_BATCH: i64 = 500;
+const PURGE_INTERVAL: Duration = Duration::from_secs(30);
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    /// The administrator created on this start, with their one-time password.
+    pub created_administrator: Option<(String, String)>,
+}
+
+impl App {
+    pub async fn build(database_url: &str, config: &ServeConfig) -> anyhow::Result<App> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let store = store::connect(database_url).await?;
+        store.migrate().await?;
+        let created_administrator = admin::ensure_administrator(store.as_ref()).await?.map(|(user, password)| (user.username, password));
+        let listener = TcpListener::bind(config.listen).await?;
+        let local = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}")).trim_end_matches('/').to_string();
+        let settings = HttpSettings {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            prefix: config.prefix.clone(),
+            refresh_grace_seconds: config.refresh_grace_seconds,
+            trust_forwarded_for: config.trust_forwarded_for,
+        };
+        Ok(App { listener, state: AppState { store, settings: Arc::new(settings) }, created_administrator })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let purge = tokio::spawn(purge_expired(self.state.store.clone()));
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        purge.abort();
+        result
+    }
+}
+
+/// Expired codes, tokens, sessions and login failures go without an external cron.
+async fn purge_expired(store: Arc<dyn Store>) {
+    let mut interval = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        match store.purge_expired(clock::now(), PURGE_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "expired rows purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

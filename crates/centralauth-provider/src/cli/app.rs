@@ -1,0 +1,163 @@
+//! `app create|list|update|perms`.
+
+use clap::{Args, Subcommand};
+
+use super::read_stdin_line;
+use crate::domain::admin::{self, ApplicationInput};
+use crate::domain::application::{PkcePolicy, TokenLifetimes, parse_name};
+use crate::domain::audit::Actor;
+use crate::domain::redirect_uri::RedirectUriMatch;
+use crate::domain::secret::Secret;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application; prints its client_id and client_secret (the secret only now).
+    Create(CreateArgs),
+    /// List applications.
+    List,
+    /// Change an application's settings, or rotate its secret.
+    Update(UpdateArgs),
+    /// List the permissions an application registered.
+    Perms { client_id: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Pkce {
+    Optional,
+    Required,
+}
+
+impl From<Pkce> for PkcePolicy {
+    fn from(p: Pkce) -> Self {
+        match p {
+            Pkce::Optional => PkcePolicy::Optional,
+            Pkce::Required => PkcePolicy::Required,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RedirectMatch {
+    /// The registered URI plus extra query parameters (what django-centralauth's client needs).
+    AllowExtraQuery,
+    /// Byte-for-byte equality.
+    Exact,
+}
+
+impl From<RedirectMatch> for RedirectUriMatch {
+    fn from(m: RedirectMatch) -> Self {
+        match m {
+            RedirectMatch::AllowExtraQuery => RedirectUriMatch::AllowExtraQuery,
+            RedirectMatch::Exact => RedirectUriMatch::Exact,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    name: String,
+    /// A redirect URI (repeat for several).
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// Keep a given client id (when moving from another installation); generated otherwise.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Read a given client secret from standard input instead of generating one.
+    #[arg(long)]
+    client_secret_stdin: bool,
+    #[arg(long, value_enum, default_value = "optional")]
+    pkce: Pkce,
+    #[arg(long, value_enum, default_value = "allow-extra-query")]
+    redirect_uri_match: RedirectMatch,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = TokenLifetimes::default().access_token)]
+    access_token_lifetime: i64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, default_value_t = TokenLifetimes::default().refresh_token)]
+    refresh_token_lifetime: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    client_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Replace the redirect URIs with these (repeat for several).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    #[arg(long, value_enum)]
+    pkce: Option<Pkce>,
+    #[arg(long, value_enum)]
+    redirect_uri_match: Option<RedirectMatch>,
+    #[arg(long)]
+    access_token_lifetime: Option<i64>,
+    #[arg(long)]
+    refresh_token_lifetime: Option<i64>,
+    /// Generate a new client secret and print it (the old one stops working).
+    #[arg(long)]
+    rotate_secret: bool,
+}
+
+pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
+    let actor = Actor::cli();
+    match command {
+        AppCommand::Create(args) => {
+            let client_secret = if args.client_secret_stdin { Some(read_stdin_line("client secret")?) } else { None };
+            let input = ApplicationInput {
+                name: args.name,
+                client_id: args.client_id,
+                client_secret,
+                redirect_uris: args.redirect_uris,
+                redirect_uri_match: args.redirect_uri_match.into(),
+                pkce: args.pkce.into(),
+                lifetimes: TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime },
+            };
+            let (app, secret) = admin::create_application(store, input, &actor).await?;
+            println!("client_id: {}", app.client_id);
+            println!("client_secret: {}", secret.expose());
+        }
+        AppCommand::List => {
+            for app in store.list_applications().await? {
+                let uris: Vec<&str> = app.redirect_uris.iter().map(|u| u.as_str()).collect();
+                println!("{}\t{}\t{}", app.client_id, app.name, uris.join(" "));
+            }
+        }
+        AppCommand::Update(args) => {
+            let mut app = admin::find_application(store, &args.client_id).await?;
+            if let Some(name) = &args.name {
+                app.name = parse_name(name)?;
+            }
+            if !args.redirect_uris.is_empty() {
+                app.redirect_uris = admin::parse_redirect_uris(&args.redirect_uris)?;
+            }
+            if let Some(p) = args.pkce {
+                app.pkce = p.into();
+            }
+            if let Some(m) = args.redirect_uri_match {
+                app.redirect_uri_match = m.into();
+            }
+            app.lifetimes = TokenLifetimes {
+                access_token: args.access_token_lifetime.unwrap_or(app.lifetimes.access_token),
+                refresh_token: args.refresh_token_lifetime.unwrap_or(app.lifetimes.refresh_token),
+            }
+            .validate()?;
+            let new_secret = args.rotate_secret.then(Secret::generate);
+            if let Some(secret) = &new_secret {
+                app.client_secret_digest = secret.digest();
+            }
+            store.update_application(&app, &actor).await?;
+            println!("updated application {}", app.client_id);
+            if let Some(secret) = new_secret {
+                println!("client_secret: {}", secret.expose());
+            }
+        }
+        AppCommand::Perms { client_id } => {
+            let app = admin::find_application(store, &client_id).await?;
+            for p in store.list_permissions(app.id).await? {
+                println!("{}\t{}", p.key, p.name);
+            }
+        }
+    }
+    Ok(())
+}

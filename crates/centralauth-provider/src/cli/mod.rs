@@ -1,0 +1,122 @@
+//! The command line: one file per subcommand group. Everything needed to set up an
+//! installation without a browser.
+
+mod app;
+mod group;
+mod member;
+mod serve;
+mod user;
+
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{LogFormat, ServeConfig};
+use crate::store::{self, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "centralauth", version, about = "Central identity and permission provider, wire-compatible with django-centralauth")]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "CENTRALAUTH_DATABASE_URL", default_value = "sqlite://centralauth.db")]
+    pub database_url: String,
+    /// Log output format.
+    #[arg(long, global = true, env = "CENTRALAUTH_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, create a first administrator if there is none, and serve HTTP.
+    Serve(ServeConfig),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Validate the configuration and the database connection, and print the settings.
+    Check(ServeConfig),
+    /// Provider user accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Client applications.
+    #[command(subcommand)]
+    App(app::AppCommand),
+    /// Permission groups of an application.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
+    /// Users' memberships in applications: flags, groups and direct permissions.
+    #[command(subcommand)]
+    Member(member::MemberCommand),
+    /// Show the newest audit log entries.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => serve::serve(&cli.database_url, config).await,
+        Command::Check(config) => serve::check(&cli.database_url, config).await,
+        Command::Migrate => {
+            open(&cli.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(cmd) => user::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::App(cmd) => app::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::Group(cmd) => group::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::Member(cmd) => member::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::Audit { limit } => {
+            let store = open(&cli.database_url).await?;
+            for entry in store.recent_audit(limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    entry.at,
+                    entry.actor,
+                    entry.action,
+                    entry.target,
+                    entry.before.unwrap_or_default(),
+                    entry.after.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Opens the database and applies pending migrations, so every command works on a fresh file.
+async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let store = store::connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// One line from standard input, without its line ending (for passwords and secrets, which
+/// never belong on a command line where `ps` shows them).
+fn read_stdin_line(what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let value = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!value.is_empty(), "expected the {what} on standard input");
+    Ok(value)
+}
+
+/// `true`/`false` flags for updates, as values so that "not given" stays distinct.
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got {raw:?}")),
+    }
+}
+
+/// Logs go to standard error, so standard output stays for what commands print.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CENTRALAUTH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

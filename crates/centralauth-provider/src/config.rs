@@ -1,0 +1,123 @@
+//! One typed configuration tree. Precedence: flags > environment (`CENTRALAUTH_*`) >
+//! `centralauth.toml` > defaults. The file is applied by filling in the environment variables
+//! that are not set, so clap's own flag-over-env precedence does the rest.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "CENTRALAUTH_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Public base URL as browsers and clients reach the provider (default: http://LISTEN).
+    /// An https URL turns on Secure cookies.
+    #[arg(long, env = "CENTRALAUTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mount prefix of the django-centralauth routes (`/o/…`, `/user/`, `/perms/`).
+    #[arg(long, env = "CENTRALAUTH_PREFIX", default_value = "/provider")]
+    pub prefix: String,
+    /// Seconds in which a rotated refresh token still works (concurrent requests of one session).
+    #[arg(long, env = "CENTRALAUTH_REFRESH_GRACE_SECONDS", default_value_t = 10)]
+    pub refresh_grace_seconds: i64,
+    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    #[arg(long, env = "CENTRALAUTH_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+}
+
+impl ServeConfig {
+    /// Checks what clap cannot: prefix and public URL shapes.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.prefix.is_empty() && (!self.prefix.starts_with('/') || self.prefix.ends_with('/')) {
+            return Err(format!("prefix {:?} must start with '/' and not end with one (or be empty)", self.prefix));
+        }
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url).map_err(|e| format!("public URL {url:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(format!("public URL {url:?} must be http(s)://host[:port]"));
+            }
+        }
+        if !(0..=300).contains(&self.refresh_grace_seconds) {
+            return Err("refresh grace must be between 0 and 300 seconds".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Keys of `centralauth.toml` and the environment variables they fill in.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("database_url", "CENTRALAUTH_DATABASE_URL"),
+    ("listen", "CENTRALAUTH_LISTEN"),
+    ("public_url", "CENTRALAUTH_PUBLIC_URL"),
+    ("prefix", "CENTRALAUTH_PREFIX"),
+    ("refresh_grace_seconds", "CENTRALAUTH_REFRESH_GRACE_SECONDS"),
+    ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
+    ("log_format", "CENTRALAUTH_LOG_FORMAT"),
+];
+
+/// Reads the file (the `CENTRALAUTH_CONFIG` path, or `centralauth.toml` if it exists) and
+/// returns the variables it would set. Unknown keys are an error, so typos do not go unnoticed.
+pub fn file_settings(path: Option<&Path>) -> Result<Vec<(&'static str, String)>, String> {
+    let default = Path::new("centralauth.toml");
+    let path = match path {
+        Some(p) => p,
+        None if default.exists() => default,
+        None => return Ok(Vec::new()),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut settings = Vec::new();
+    for (key, value) in table {
+        let Some((_, var)) = FILE_KEYS.iter().find(|(k, _)| *k == key) else {
+            return Err(format!("{}: unknown setting {key:?}", path.display()));
+        };
+        let value = match value {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        settings.push((*var, value));
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_settings_map_to_environment_variables_and_reject_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nrefresh_grace_seconds = 5\n").unwrap();
+        let got = file_settings(Some(&file)).unwrap();
+        assert!(got.contains(&("CENTRALAUTH_LISTEN", "0.0.0.0:9000".to_string())));
+        assert!(got.contains(&("CENTRALAUTH_REFRESH_GRACE_SECONDS", "5".to_string())));
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        assert!(file_settings(Some(&file)).is_err());
+    }
+
+    #[test]
+    fn prefix_must_be_a_clean_path() {
+        let mut c = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            prefix: "/provider".into(),
+            refresh_grace_seconds: 10,
+            trust_forwarded_for: false,
+        };
+        assert!(c.validate().is_ok());
+        c.prefix = "provider/".into();
+        assert!(c.validate().is_err());
+        c.prefix = String::new();
+        assert!(c.validate().is_ok());
+    }
+}

@@ -1,0 +1,117 @@
+//! Sign-in and sign-out. CSRF by double-submit cookie, one message for unknown user and wrong
+//! password, rate limits in the domain, a fresh session id at every sign-in, and `next` limited
+//! to same-site relative paths (no open redirect).
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use crate::domain::secret::{Secret, SecretDigest};
+use crate::domain::{Error, clock, login};
+use crate::http::error::PageError;
+use crate::http::extract::{CSRF_COOKIE, ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok};
+use crate::http::i18n::{Lang, Texts};
+use crate::http::pages::{AccountPage, LoginPage, render};
+use crate::http::state::AppState;
+
+const DEFAULT_NEXT: &str = "/account/";
+
+/// Accepts only a path on this site: `/…`, but not `//host` or `/\host`, which browsers treat
+/// as another origin, and no control characters.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(|c| c.is_control()) => n,
+        _ => DEFAULT_NEXT,
+    }
+}
+
+fn cookie(name: &'static str, value: String, secure: bool, same_site: SameSite) -> Cookie<'static> {
+    Cookie::build((name, value)).path("/").http_only(true).secure(secure).same_site(same_site).build()
+}
+
+/// The CSRF cookie's token, made when the browser has none.
+fn csrf_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
+        return (jar, existing);
+    }
+    let token = Secret::generate().expose().to_string();
+    (jar.add(cookie(CSRF_COOKIE, token.clone(), secure, SameSite::Strict)), token)
+}
+
+fn login_page(t: &'static Texts, status: StatusCode, csrf: &str, next: &str, username: &str, error: Option<&'static str>) -> Response {
+    render(status, &LoginPage { t, action: "/account/login/", csrf_token: csrf, next, username, error })
+}
+
+pub async fn login_form(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar, RawQuery(query): RawQuery) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
+    let next = params.get("next").ok().flatten();
+    let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+    (jar, login_page(t, StatusCode::OK, &csrf, safe_next(next), "", None)).into_response()
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr): ClientAddr, jar: CookieJar, form: PageForm) -> Response {
+    let params = form.0;
+    let field = |name: &str| params.get(name).ok().flatten().unwrap_or("");
+    let next = safe_next(params.get("next").ok().flatten()).to_string();
+    if !csrf_ok(&jar, params.get("csrf_token").ok().flatten()) {
+        return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
+    }
+    let secure = state.settings.secure_cookies;
+    let (username, password) = (field("username"), field("password"));
+    let (jar, csrf) = csrf_token(jar, secure);
+    if username.is_empty() || password.is_empty() || username.len() > 254 || password.len() > 1024 {
+        return (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response();
+    }
+    match login::sign_in(state.store.as_ref(), username, password, addr, clock::now()).await {
+        Ok(started) => {
+            // A new session id at every sign-in (session fixation); the old one is dropped.
+            if let Some(old) = jar.get(SESSION_COOKIE) {
+                let _ = state.store.delete_session(&SecretDigest::of(old.value())).await;
+            }
+            let jar = jar.add(cookie(SESSION_COOKIE, started.id.expose().to_string(), secure, SameSite::Lax));
+            tracing::info!(user = %started.user.username, "signed in");
+            (jar, Redirect::to(&next)).into_response()
+        }
+        Err(Error::AccessDenied) => (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response(),
+        Err(Error::RateLimited) => {
+            (jar, login_page(t, StatusCode::TOO_MANY_REQUESTS, &csrf, &next, username, Some(t.rate_limited))).into_response()
+        }
+        Err(e) => PageError::from_domain(e, t).into_response(),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar, form: PageForm) -> Response {
+    if !csrf_ok(&jar, form.0.get("csrf_token").ok().flatten()) {
+        return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
+    }
+    if let Some(session) = jar.get(SESSION_COOKIE) {
+        if let Err(e) = state.store.delete_session(&SecretDigest::of(session.value())).await {
+            return PageError::internal(e).into_response();
+        }
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/account/login/")).into_response()
+}
+
+pub async fn account(State(state): State<AppState>, Lang(t): Lang, MaybeSession(session): MaybeSession, jar: CookieJar) -> Response {
+    let Some(session) = session else { return Redirect::to("/account/login/?next=/account/").into_response() };
+    let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+    (jar, render(StatusCode::OK, &AccountPage { t, username: &session.username, csrf_token: &csrf })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_only_same_site_paths() {
+        assert_eq!(safe_next(Some("/provider/o/authorize/?a=b")), "/provider/o/authorize/?a=b");
+        for bad in ["//evil.example/", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "", "/a\nb"] {
+            assert_eq!(safe_next(Some(bad)), "/account/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/account/");
+    }
+}

@@ -1,0 +1,19 @@
+//! The django-centralauth endpoints beside OAuth: `/user/` and `/perms/`.
+
+pub mod perms;
+pub mod user;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use super::state::AppState;
+
+/// A sync of 100,000 permissions is about 10 MB of JSON.
+const PERMS_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user/", get(user::show))
+        .route("/perms/", post(perms::sync).layer(DefaultBodyLimit::max(PERMS_BODY_LIMIT)))
+}

@@ -1,0 +1,52 @@
+//! `GET {prefix}/user/`: who the token's user is and what they may do in the token's
+//! application. A missing, expired or revoked token is 401 with `WWW-Authenticate` (RFC 6750
+//! §3); the original answers an empty 403, and its client treats both alike.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use centralauth_wire::UserInfo;
+
+use crate::domain::clock;
+use crate::domain::membership::effective_pairs;
+use crate::domain::secret::SecretDigest;
+use crate::http::error::ApiError;
+use crate::http::extract::bearer_token;
+use crate::http::state::AppState;
+
+fn unauthorized(error: Option<&str>) -> Response {
+    let challenge = match error {
+        Some(e) => format!("Bearer realm=\"centralauth\", error=\"{e}\""),
+        None => "Bearer realm=\"centralauth\"".to_string(),
+    };
+    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(token) = bearer_token(&headers) else { return Ok(unauthorized(None)) };
+    let store = state.store.as_ref();
+    let Some(grant) = store.find_active_access_token(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)? else {
+        return Ok(unauthorized(Some("invalid_token")));
+    };
+    let Some(view) = store.membership_view(grant.application_id, grant.user_id).await.map_err(crate::domain::Error::from)? else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the user has no membership in this application"));
+    };
+    Ok(Json(UserInfo {
+        username: view.user.username,
+        first_name: view.user.first_name,
+        last_name: view.user.last_name,
+        email: view.user.email,
+        is_superuser: view.flags.is_superuser,
+        is_staff: view.flags.is_staff,
+        // A deactivated account deactivates every membership.
+        is_active: view.flags.is_active && view.user.is_active,
+        permissions: effective_pairs(view.permissions),
+    })
+    .into_response())
+}

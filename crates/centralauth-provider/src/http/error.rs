@@ -1,0 +1,169 @@
+//! The three error answers of the HTTP surface: RFC 6749 §5.2 JSON on OAuth endpoints, JSON on
+//! the API, an HTML page in the browser. 5xx causes are logged here, once, and never sent out.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use centralauth_wire::{OAuthErrorBody, OAuthErrorCode};
+
+use super::i18n::{EN, Texts};
+use super::pages::ErrorPage;
+use crate::domain::Error;
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub code: OAuthErrorCode,
+    pub description: Option<String>,
+    pub status: StatusCode,
+}
+
+impl OAuthError {
+    pub fn new(code: OAuthErrorCode) -> Self {
+        let status = match code {
+            OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self { code, description: None, status }
+    }
+
+    pub fn describe(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest).describe(description)
+    }
+}
+
+/// RFC 6749 §5.1: token answers, good or bad, must not be cached.
+pub fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = OAuthErrorBody { error: self.code, error_description: self.description };
+        let mut response = (self.status, Json(body)).into_response();
+        no_store(&mut response);
+        if self.code == OAuthErrorCode::InvalidClient {
+            // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"centralauth\""));
+        }
+        response
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidGrant { description: Some(d) } => OAuthError::new(OAuthErrorCode::InvalidGrant).describe(d),
+            Error::InvalidGrant { description: None } => OAuthError::new(OAuthErrorCode::InvalidGrant),
+            Error::InvalidClient => OAuthError::new(OAuthErrorCode::InvalidClient),
+            Error::InvalidScope => OAuthError::new(OAuthErrorCode::InvalidScope),
+            Error::AccessDenied | Error::Forbidden => OAuthError::new(OAuthErrorCode::AccessDenied).with_status(StatusCode::FORBIDDEN),
+            Error::Invalid { reason, .. } => OAuthError::invalid_request(reason),
+            Error::NotFound { .. } | Error::Conflict { .. } => OAuthError::new(OAuthErrorCode::InvalidRequest),
+            Error::RateLimited => OAuthError::invalid_request("too many requests").with_status(StatusCode::TOO_MANY_REQUESTS),
+            Error::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                OAuthError::new(OAuthErrorCode::ServerError)
+            }
+        }
+    }
+}
+
+/// A JSON error of the API endpoints (`/user/`, `/perms/`).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self { status, code, description: description.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.code, "error_description": self.description }))).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::Invalid { field, reason } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", format!("{field}: {reason}")),
+            Error::Conflict { what } => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
+            Error::NotFound { what } => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            Error::InvalidClient => ApiError::new(StatusCode::FORBIDDEN, "invalid_client", "client authentication failed"),
+            Error::AccessDenied | Error::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "access_denied", "access denied"),
+            Error::InvalidGrant { .. } | Error::InvalidScope => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", err.to_string()),
+            Error::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests"),
+            Error::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
+            }
+        }
+    }
+}
+
+/// A readable error page for the browser.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub code: Option<&'static str>,
+    pub message: String,
+    pub texts: &'static Texts,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, texts: &'static Texts, code: Option<&'static str>, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), texts }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, &EN, None, EN.internal_error)
+    }
+
+    pub fn from_domain(err: Error, texts: &'static Texts) -> Self {
+        match err {
+            Error::Internal(cause) => {
+                let mut page = Self::internal(cause);
+                page.texts = texts;
+                page.message = texts.internal_error.to_string();
+                page
+            }
+            Error::AccessDenied | Error::Forbidden => Self::new(StatusCode::FORBIDDEN, texts, Some("access_denied"), texts.not_member),
+            Error::RateLimited => Self::new(StatusCode::TOO_MANY_REQUESTS, texts, None, texts.rate_limited),
+            Error::Invalid { reason, .. } => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), reason),
+            other => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage { t: self.texts, code: self.code, message: &self.message };
+        match askama::Template::render(&page) {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, "error page failed to render");
+                (self.status, self.message).into_response()
+            }
+        }
+    }
+}

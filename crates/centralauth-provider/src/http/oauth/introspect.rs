@@ -1,0 +1,63 @@
+//! `{prefix}/o/introspect/` (RFC 7662), for authenticated clients and only about their own
+//! tokens: another client's token is reported inactive, as an unknown one is.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use centralauth_wire::{IntrospectionResponse, OAuthErrorCode};
+
+use crate::domain::clock;
+use crate::domain::secret::SecretDigest;
+use crate::http::error::OAuthError;
+use crate::http::extract::{ClientCredentials, OAuthForm, Params};
+use crate::http::state::AppState;
+
+pub async fn introspect_form(State(state): State<AppState>, headers: HeaderMap, OAuthForm(params): OAuthForm) -> Result<Response, OAuthError> {
+    introspect(state, headers, params).await
+}
+
+/// The original also answers `GET ?token=…`; kept for compatibility.
+pub async fn introspect_query(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, OAuthError> {
+    let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    introspect(state, headers, params).await
+}
+
+#[tracing::instrument(skip_all, fields(client_id))]
+async fn introspect(state: AppState, headers: HeaderMap, params: Params) -> Result<Response, OAuthError> {
+    let credentials = ClientCredentials::from_request(&headers, &params)?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
+    tracing::Span::current().record("client_id", credentials.client_id.as_str());
+    let app = credentials.authenticate(state.store.as_ref()).await?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
+    let token = params
+        .get("token")
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+        .ok_or_else(|| OAuthError::invalid_request("Missing token parameter."))?;
+    let digest = SecretDigest::of(token);
+    let now = clock::now();
+    let store = state.store.as_ref();
+    let hint_refresh = matches!(params.get("token_type_hint"), Ok(Some("refresh_token")));
+    // RFC 7662 §2.1: the hint only orders the look-ups.
+    let found = if hint_refresh {
+        match store.find_active_refresh_token(&digest, now).await.map_err(crate::domain::Error::from)? {
+            Some(t) => Some(t),
+            None => store.find_active_access_token(&digest, now).await.map_err(crate::domain::Error::from)?,
+        }
+    } else {
+        match store.find_active_access_token(&digest, now).await.map_err(crate::domain::Error::from)? {
+            Some(t) => Some(t),
+            None => store.find_active_refresh_token(&digest, now).await.map_err(crate::domain::Error::from)?,
+        }
+    };
+    let body = match found {
+        Some(t) if t.application_id == app.id => IntrospectionResponse {
+            active: true,
+            scope: Some(t.scope.to_string()),
+            exp: t.expires_at,
+            client_id: Some(t.client_id),
+            username: Some(t.username),
+            token_type: Some(t.kind.as_str().to_string()),
+        },
+        _ => IntrospectionResponse::inactive(),
+    };
+    Ok(Json(body).into_response())
+}

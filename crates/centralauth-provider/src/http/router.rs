@@ -1,0 +1,58 @@
+//! Assembles the routes and the layers around them.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use super::error::PageError;
+use super::i18n::Lang;
+use super::state::AppState;
+use super::{account, api, oauth, pages};
+
+/// Forms and OAuth requests are small; larger bodies are refused before they are read.
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let prefix = state.settings.prefix.clone();
+    let contract = oauth::router().merge(api::router());
+    let contract = if prefix.is_empty() { contract } else { Router::new().nest(&prefix, contract) };
+    let security_headers = [
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    let mut router = Router::new()
+        .merge(contract)
+        .nest("/account", account::router())
+        .route("/", get(|| async { Redirect::to("/account/") }))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .with_state(state);
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
+    }
+    router.layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    }))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+async fn not_found(Lang(t): Lang) -> Response {
+    PageError::new(StatusCode::NOT_FOUND, t, None, t.not_found).into_response()
+}

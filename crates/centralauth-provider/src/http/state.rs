@@ -1,0 +1,40 @@
+//! Shared state of every handler: the store and the settings of the HTTP surface.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::store::Store;
+
+/// What the HTTP layer needs to know beyond the store.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Public base URL, without trailing slash (`https://id.example.org`).
+    pub public_url: String,
+    /// Mount prefix of the wire contract, `/provider` by default; empty for the root.
+    pub prefix: String,
+    /// Seconds in which a rotated refresh token may be used again (DESIGN §6).
+    pub refresh_grace_seconds: i64,
+    /// Take the client address for rate limiting from `X-Forwarded-For` (behind a proxy only).
+    pub trust_forwarded_for: bool,
+    /// Set the `Secure` flag on cookies (public URL is https).
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn crate::store::Store>,
+    pub settings: Arc<HttpSettings>,
+}
+
+impl FromRef<AppState> for Arc<dyn Store> {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<HttpSettings> {
+    fn from_ref(state: &AppState) -> Self {
+        state.settings.clone()
+    }
+}
