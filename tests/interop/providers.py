@@ -164,11 +164,15 @@ class DjangoProvider(Provider):
     login_page_path = "/admin/login/"
 
     @classmethod
-    def start(cls, workdir, template_db, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME):
-        """Serve a copy of the migrated `template_db` from `workdir`. DOT's access-token lifetime is
-        one global setting, so it is fixed here, for the whole server."""
+    def start(cls, workdir, template_db=None, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME):
+        """Serve workdir/provider.sqlite3: a copy of the migrated `template_db`, or without one the
+        database already there (migrated first if missing). DOT's access-token lifetime is one
+        global setting, so it is fixed here, for the whole server."""
         db = os.path.join(workdir, "provider.sqlite3")
-        shutil.copyfile(template_db, db)
+        if template_db:
+            shutil.copyfile(template_db, db)
+        elif not os.path.exists(db):
+            cls.migrate(db)
         env = django_env(
             PROVIDER_DATABASE_PATH=db, PROVIDER_ACCESS_TOKEN_EXPIRE_SECONDS=access_token_lifetime
         )
@@ -246,3 +250,36 @@ class OursProvider(Provider):
 
     def cli(self, *args, stdin=None):
         return run([self.binary, *args], cwd=self.workdir, env=self.env, stdin=stdin).stdout
+
+
+def main(argv=None):
+    """Serve the Django provider outside pytest, announcing itself like `centralauth serve`:
+
+        tests/interop/.venv/bin/python tests/interop/providers.py WORKDIR [--access-token-lifetime N]
+
+    migrates WORKDIR/provider.sqlite3 if it is missing, prints `listening on http://127.0.0.1:PORT`,
+    and serves until SIGTERM or Ctrl-C. Seed it with
+    `cd tests/interop/provider_project && PROVIDER_DATABASE_PATH=WORKDIR/provider.sqlite3 ../.venv/bin/python manage.py seed ...`.
+    """
+    import argparse
+    import signal as signals
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    parser.add_argument("workdir")
+    parser.add_argument("--access-token-lifetime", type=int, default=DEFAULT_ACCESS_TOKEN_LIFETIME)
+    args = parser.parse_args(argv)
+    os.makedirs(args.workdir, exist_ok=True)
+    provider = DjangoProvider.start(args.workdir, access_token_lifetime=args.access_token_lifetime)
+    print("database: {}".format(provider.env["PROVIDER_DATABASE_PATH"]), flush=True)
+    print("listening on {}".format(provider.base_url), flush=True)
+    signals.signal(signals.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        provider.server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    main()

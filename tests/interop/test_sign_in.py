@@ -104,3 +104,18 @@ def test_a_wrong_password_never_reaches_the_client(provider, client_app):
         assert visit.response.status_code == 200
     assert not visit.visited(lambda url: url.startswith(client_app.callback_url))
     assert whoami(browser, client_app).json()["is_authenticated"] is False
+
+
+def test_a_deactivated_member_is_never_an_active_user_at_the_client(provider, client_app):
+    setup_membership(provider, client_app, ALICE, is_active=False, perms=[P["add"]])
+    browser = ALICE.browser()
+
+    browser.visit(client_app.login_url("/whoami/"))
+    me = whoami(browser, client_app).json()
+
+    # The original's authorize endpoint checks only that a membership exists: the user gets in,
+    # with is_active false, until the first sync after expiry logs them out. Ours may refuse at
+    # once. Either way the client never sees an active user.
+    assert not (me["is_authenticated"] and me["is_active"])
+    if provider.kind == "django":
+        assert me["is_authenticated"] and me["is_active"] is False

@@ -52,7 +52,11 @@ pub fn verify_blocking(password: &str, stored: &str) -> Result<Verification> {
         return Ok(Verification::Mismatch);
     }
     let current = parsed.algorithm == argon2::ARGON2ID_IDENT
-        && Params::try_from(&parsed).map(|p| p == *argon2id().params()).unwrap_or(false);
+        && Params::try_from(&parsed).is_ok_and(|p| {
+            let want = argon2id();
+            let want = want.params();
+            (p.m_cost(), p.t_cost(), p.p_cost()) == (want.m_cost(), want.t_cost(), want.p_cost())
+        });
     if current { Ok(Verification::Match) } else { Ok(Verification::MatchNeedsRehash(hash_blocking(password)?)) }
 }
 

@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     ];
     let mut router = Router::new()
         .merge(contract)
-        .nest("/account", account::router())
+        .merge(account::router())
         .route("/", get(|| async { Redirect::to("/account/") }))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/healthz", get(|| async { "ok" }))

@@ -9,7 +9,7 @@ use super::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/login/", get(login::login_form).post(login::login))
-        .route("/logout/", post(login::logout))
-        .route("/", get(login::account))
+        .route("/account/login/", get(login::login_form).post(login::login))
+        .route("/account/logout/", post(login::logout))
+        .route("/account/", get(login::account))
 }

@@ -1,0 +1,294 @@
+//! The login round trip and the grants, as a client application experiences them.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn member_signs_in_and_user_endpoint_shows_membership_flags_and_effective_permissions() {
+    let p = TestProvider::with_scene(&[]).await;
+    let browser = Browser::new();
+    let with_next = format!("{REDIRECT_URI}?next=%2Fwhoami%2F");
+    let response = p.authorize_as(&browser, "alice", ALICE_PASSWORD, &[("redirect_uri", &with_next)]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let callback = location(&response);
+    // code and state are appended after the query the redirect URI already had, as the original does.
+    assert!(callback.starts_with(&format!("{REDIRECT_URI}?next=%2Fwhoami%2F&code=")), "{callback}");
+    assert_eq!(query_param(&callback, "state").as_deref(), Some("xyz"));
+    let code = query_param(&callback, "code").unwrap();
+
+    let (status, tokens) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &with_next)]).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "read write");
+    assert_eq!(tokens["expires_in"], 300);
+
+    let (status, user) = p.user_endpoint(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        user,
+        json!({
+            "username": "alice", "first_name": "First", "last_name": "Last", "email": "alice@example.com",
+            "is_superuser": false, "is_staff": true, "is_active": true,
+            "permissions": [["auth", "add_group"], ["auth", "view_group"]]
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_user_without_membership_is_refused_and_never_redirected() {
+    let p = TestProvider::with_scene(&[]).await;
+    let response = p.authorize_as(&Browser::new(), "bob", "bob-password-1", &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert!(response.text().await.unwrap().contains("not configured for the requested application"));
+}
+
+#[tokio::test]
+async fn a_deactivated_membership_is_refused_at_authorization_and_at_refresh() {
+    let p = TestProvider::with_scene(&[]).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    p.cli(&["member", "update", "client1", "alice", "--active", "false"], None).await;
+
+    let (status, user) = p.user_endpoint(&access).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["is_active"], false, "a client sees the deactivation at once");
+    let (status, body) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"})));
+    let response = p.authorize_as(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_removed_membership_or_deactivated_user_ends_refresh() {
+    let p = TestProvider::with_scene(&[]).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    p.cli(&["member", "remove", "client1", "alice"], None).await;
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await.0, StatusCode::BAD_REQUEST);
+
+    p.cli(&["member", "add", "client1", "alice"], None).await;
+    let (_, refresh) = p.tokens_for_alice().await;
+    p.cli(&["user", "update", "alice", "--active", "false"], None).await;
+    assert_eq!(p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_pair_and_the_old_access_token_stops_working() {
+    let p = TestProvider::with_scene(&[]).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    let (status, body) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(body["refresh_token"].as_str().unwrap(), refresh);
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(p.user_endpoint(body["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
+
+    let narrowed = p.token(&[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap()), ("scope", "read")]).await;
+    assert_eq!((narrowed.0, narrowed.1["scope"].clone()), (StatusCode::OK, json!("read")));
+    let widened =
+        p.token(&[("grant_type", "refresh_token"), ("refresh_token", narrowed.1["refresh_token"].as_str().unwrap()), ("scope", "read write")]).await;
+    assert_eq!(widened, (StatusCode::BAD_REQUEST, json!({"error": "invalid_scope"})));
+}
+
+#[tokio::test]
+async fn http_basic_client_authentication_works_for_both_grants() {
+    let p = TestProvider::with_scene(&[]).await;
+    let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
+    let response = http()
+        .post(p.provider("/o/token/"))
+        .basic_auth("client1", Some(SECRET))
+        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let response = http()
+        .post(p.provider("/o/token/"))
+        .basic_auth("client1", Some(SECRET))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_replayed_code_fails_and_revokes_the_tokens_issued_from_it() {
+    let p = TestProvider::with_scene(&[]).await;
+    let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI)];
+    let (status, first) = p.token(&form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(p.token(&form).await, (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"})));
+    assert_eq!(p.user_endpoint(first["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    let refresh = first["refresh_token"].as_str().unwrap();
+    assert_eq!(p.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_token_request_must_repeat_the_authorization_requests_redirect_uri() {
+    let p = TestProvider::with_scene(&[]).await;
+    let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
+    let (status, body) = p.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, json!({"error": "invalid_request", "error_description": "Mismatching redirect URI."}));
+}
+
+#[tokio::test]
+async fn pkce_s256_is_verified_and_required_where_the_application_says_so() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.cli(&["app", "update", "client1", "--pkce", "required"], None).await;
+    let browser = Browser::new();
+    let response = p.authorize_as(&browser, "alice", ALICE_PASSWORD, &[]).await;
+    let callback = location(&response);
+    assert_eq!(query_param(&callback, "error").as_deref(), Some("invalid_request"), "{callback}");
+
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = [("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")];
+    let code = p.code_for(&browser, "alice", ALICE_PASSWORD, &challenge).await;
+    let base = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI)];
+    let (status, _) = p.token(&[&base[..], &[("code_verifier", "wrong-verifier-wrong-verifier-wrong-verifier-x")]].concat()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a wrong verifier fails");
+    let code = p.code_for(&browser, "alice", ALICE_PASSWORD, &challenge).await;
+    let (status, _) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a missing verifier fails");
+    let code = p.code_for(&browser, "alice", ALICE_PASSWORD, &challenge).await;
+    let (status, body) =
+        p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_verifier_without_a_challenge_is_a_refused_downgrade() {
+    let p = TestProvider::with_scene(&[]).await;
+    let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
+    let (status, body) = p
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        ])
+        .await;
+    assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_grant")));
+}
+
+#[tokio::test]
+async fn an_exact_match_application_refuses_extra_query_parameters() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.cli(&["app", "update", "client1", "--redirect-uri-match", "exact"], None).await;
+    let with_next = format!("{REDIRECT_URI}?next=%2Fx%2F");
+    let response = p.authorize_as(&Browser::new(), "alice", ALICE_PASSWORD, &[("redirect_uri", &with_next)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn revocation_works_on_own_tokens_only() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_app("client2", &[]).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    let revoke = |client: &'static str, token: String| {
+        let url = p.provider("/o/revoke_token/");
+        async move { http().post(url).basic_auth(client, Some(SECRET)).form(&[("token", token)]).send().await.unwrap().status() }
+    };
+    assert_eq!(revoke("client2", access.clone()).await, StatusCode::OK, "RFC 7009 answers 200 anyway");
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::OK, "another client cannot revoke it");
+    assert_eq!(revoke("client1", access.clone()).await, StatusCode::OK);
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::UNAUTHORIZED);
+
+    let (access, refresh2) = p.tokens_for_alice().await;
+    assert_eq!(revoke("client1", refresh2.clone()).await, StatusCode::OK);
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::UNAUTHORIZED, "revoking a refresh token ends its access token");
+    assert_eq!(p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh2)]).await.0, StatusCode::BAD_REQUEST);
+    // The first grant's refresh token still works: only the revoked token's family ended.
+    assert_eq!(p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn introspection_describes_own_tokens_and_hides_others() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_app("client2", &[]).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    let introspect = |client: &'static str, token: String| {
+        let url = p.provider("/o/introspect/");
+        async move {
+            let r = http().post(url).basic_auth(client, Some(SECRET)).form(&[("token", token)]).send().await.unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = introspect("client1", access.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((body["active"].clone(), body["client_id"].clone(), body["username"].clone()), (json!(true), json!("client1"), json!("alice")));
+    assert_eq!(body["scope"], "read write");
+    assert!(body["exp"].as_i64().unwrap() > 0);
+    assert_eq!(introspect("client1", refresh).await.1["token_type"], "refresh_token");
+    assert_eq!(introspect("client2", access).await, (StatusCode::OK, json!({"active": false})));
+    assert_eq!(introspect("client1", "nope".into()).await, (StatusCode::OK, json!({"active": false})));
+    let unauthenticated = http().post(p.provider("/o/introspect/")).form(&[("token", "x")]).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused_and_refresh_brings_a_new_one() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.cli(&["app", "update", "client1", "--access-token-lifetime", "1"], None).await;
+    let (access, refresh) = p.tokens_for_alice().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, _) = p.user_endpoint(&access).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the access token never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let response = http().get(p.provider("/user/")).bearer_auth(&access).send().await.unwrap();
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    let (status, body) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(p.user_endpoint(body["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn perms_sync_answers_the_originals_counters() {
+    let p = TestProvider::start().await;
+    p.create_app("client1", &[]).await;
+    let one = ("app", "one", "One");
+    let two = ("app", "two", "Two");
+    let counters = |synced, created, deleted, count| json!({"success": true, "synced": synced, "created": created, "deleted": deleted, "count": count});
+    assert_eq!(p.sync_perms("client1", &[]).await, (StatusCode::OK, counters(0, 0, 0, 0)));
+    assert_eq!(p.sync_perms("client1", &[one, two]).await, (StatusCode::OK, counters(2, 2, 0, 2)));
+    assert_eq!(p.sync_perms("client1", &[("app", "one", "One renamed"), two]).await, (StatusCode::OK, counters(2, 0, 0, 2)));
+    assert!(p.cli(&["app", "perms", "client1"], None).await.contains("app.one\tOne renamed"), "a changed repr is stored");
+    assert_eq!(p.sync_perms("client1", &[one, one, two]).await, (StatusCode::OK, counters(3, 0, 0, 2)));
+    assert_eq!(p.sync_perms("client1", &[two]).await, (StatusCode::OK, counters(1, 0, 1, 1)));
+}
+
+#[tokio::test]
+async fn deleting_a_permission_removes_its_grants() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.sync_perms("client1", &[("auth", "view_group", "Can view group")]).await;
+    let shown = p.cli(&["member", "show", "client1", "alice"], None).await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["permissions"], json!([["auth", "view_group"]]));
+}
+
+#[tokio::test]
+async fn the_first_start_creates_an_administrator_who_can_sign_in() {
+    let p = TestProvider::start().await;
+    let password = p.admin_password.clone().expect("one-time password printed on first start");
+    let browser = Browser::new();
+    let page = browser.get(&p.url("/account/login/")).await.text().await.unwrap();
+    let csrf = hidden_input(&page, "csrf_token");
+    let response =
+        browser.post_form(&p.url("/account/login/"), &[("csrf_token", &csrf), ("next", "/account/"), ("username", "admin"), ("password", &password)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let account = browser.get(&p.url("/account/")).await.text().await.unwrap();
+    assert!(account.contains("admin"));
+    let again = TestProvider::start_on(p.db.clone(), &[]).await;
+    assert!(again.admin_password.is_none(), "no second administrator on a restart");
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests against the real `centralauth` binary: one test binary, each test with its
+//! own database and server. Run on PostgreSQL with `CENTRALAUTH_TEST_BACKEND=postgres`.
+
+mod support;
+
+mod bad_input;
+mod concurrency;
+mod flows;
+mod storage;

@@ -1,0 +1,316 @@
+//! Test fixtures: a fresh database per test (SQLite file, or a PostgreSQL database created for
+//! the test when `CENTRALAUTH_TEST_BACKEND=postgres`), the real `centralauth` binary started on
+//! a free port, its CLI, and a browser-like HTTP client. Helpers are named after endpoints.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_centralauth");
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9000/centralauth/login/callback/";
+pub const SECRET: &str = "client1-secret-0123456789";
+pub const ALICE_PASSWORD: &str = "alice-password-1";
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+pub fn backend_is_postgres() -> bool {
+    std::env::var("CENTRALAUTH_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+impl TestDatabase {
+    pub async fn create() -> Arc<Self> {
+        if backend_is_postgres() {
+            let admin_url = std::env::var("CENTRALAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let name = format!("centralauth_test_{}", random_suffix());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("PostgreSQL must be reachable for the postgres backend");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            Arc::new(Self { url: url.to_string(), _dir: None, postgres: Some((admin_url, name)) })
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/centralauth.db", dir.path().display());
+            Arc::new(Self { url, _dir: Some(dir), postgres: None })
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside any runtime guarantee, so the clean-up gets a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
+}
+
+/// The real binary, serving on a free port.
+pub struct TestProvider {
+    pub base: String,
+    pub db: Arc<TestDatabase>,
+    pub admin_password: Option<String>,
+    child: Child,
+}
+
+impl TestProvider {
+    pub async fn start() -> Self {
+        Self::start_on(TestDatabase::create().await, &[]).await
+    }
+
+    pub async fn start_with(args: &[&str]) -> Self {
+        Self::start_on(TestDatabase::create().await, args).await
+    }
+
+    /// Starts a provider on an existing database (a second instance, or a restart).
+    pub async fn start_on(db: Arc<TestDatabase>, args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+            .args(args)
+            .env("CENTRALAUTH_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start centralauth");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut admin_password = None;
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(pw) = line.split("one-time password: ").nth(1) {
+                    admin_password = Some(pw.trim().to_string());
+                }
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    return addr.trim().to_string();
+                }
+            }
+            panic!("centralauth exited before listening");
+        })
+        .await
+        .expect("centralauth did not start within 60 s");
+        // Keep reading stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { base, db, admin_password, child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn provider(&self, path: &str) -> String {
+        format!("{}/provider{path}", self.base)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Runs a CLI command against this provider's database; panics on failure.
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let (ok, stdout, stderr) = self.try_cli(args, stdin).await;
+        assert!(ok, "centralauth {args:?} failed: {stderr}");
+        stdout
+    }
+
+    pub async fn try_cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        cli_on(&self.db.url, args, stdin).await
+    }
+
+    pub async fn create_app(&self, client_id: &str, extra: &[&str]) {
+        let mut args = vec!["app", "create", client_id, "--client-id", client_id, "--client-secret-stdin", "--redirect-uri", REDIRECT_URI];
+        args.extend_from_slice(extra);
+        self.cli(&args, Some(SECRET)).await;
+    }
+
+    pub async fn create_user(&self, username: &str, password: &str) {
+        let email = format!("{username}@example.com");
+        self.cli(&["user", "create", username, "--email", &email, "--first-name", "First", "--last-name", "Last", "--password-stdin"], Some(password))
+            .await;
+    }
+
+    pub async fn sync_perms(&self, client_id: &str, perms: &[(&str, &str, &str)]) -> (StatusCode, Value) {
+        let perms: Vec<Value> = perms.iter().map(|(a, c, r)| serde_json::json!({"app_label": a, "codename": c, "repr": r})).collect();
+        let body = serde_json::json!({"client_id": client_id, "client_secret": SECRET, "perms": perms});
+        let response = http().post(self.provider("/perms/")).json(&body).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `/o/token/` with client credentials in the body.
+    pub async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        if !form.iter().any(|(k, _)| *k == "client_id") {
+            form.push(("client_id", "client1"));
+            form.push(("client_secret", SECRET));
+        }
+        let response = http().post(self.provider("/o/token/")).form(&form).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn user_endpoint(&self, access_token: &str) -> (StatusCode, Value) {
+        let response = http().get(self.provider("/user/")).bearer_auth(access_token).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The standard scene: application `client1` with two permissions, a group, `alice` as an
+    /// active staff member (one permission directly, one through the group), `bob` without
+    /// membership.
+    pub async fn with_scene(args: &[&str]) -> Self {
+        let p = Self::start_with(args).await;
+        p.scene().await;
+        p
+    }
+
+    pub async fn scene(&self) {
+        self.create_app("client1", &[]).await;
+        let (status, _) =
+            self.sync_perms("client1", &[("auth", "view_group", "Can view group"), ("auth", "add_group", "Can add group")]).await;
+        assert_eq!(status, StatusCode::OK);
+        self.cli(&["group", "create", "client1", "viewers", "--perm", "auth.view_group"], None).await;
+        self.create_user("alice", ALICE_PASSWORD).await;
+        self.create_user("bob", "bob-password-1").await;
+        self.cli(&["member", "add", "client1", "alice", "--staff", "--group", "viewers", "--perm", "auth.add_group"], None).await;
+    }
+
+    /// A browser that signs in and follows the authorization request until the client's
+    /// callback; returns the callback URL.
+    pub async fn authorize_as(&self, browser: &Browser, username: &str, password: &str, query: &[(&str, &str)]) -> reqwest::Response {
+        let authorize = self.authorize_url(query);
+        let response = browser.get(&authorize).await;
+        if response.status() != StatusCode::FOUND || !location(&response).starts_with("/account/login/") {
+            return response;
+        }
+        let login = self.url(&location(&response));
+        let page = browser.get(&login).await.text().await.unwrap();
+        let csrf = hidden_input(&page, "csrf_token");
+        let next = hidden_input(&page, "next");
+        let response = browser
+            .post_form(&self.url("/account/login/"), &[("csrf_token", &csrf), ("next", &next), ("username", username), ("password", password)])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in failed");
+        browser.get(&self.url(&location(&response))).await
+    }
+
+    pub fn authorize_url(&self, query: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.provider("/o/authorize/")).unwrap();
+        {
+            let mut q = url.query_pairs_mut();
+            let defaults = [("response_type", "code"), ("client_id", "client1"), ("redirect_uri", REDIRECT_URI), ("state", "xyz")];
+            for (k, v) in defaults {
+                if !query.iter().any(|(qk, _)| *qk == k) {
+                    q.append_pair(k, v);
+                }
+            }
+            for (k, v) in query {
+                if !v.is_empty() {
+                    q.append_pair(k, v);
+                }
+            }
+        }
+        url.to_string()
+    }
+
+    /// Signs alice in and returns a fresh authorization code.
+    pub async fn code_for(&self, browser: &Browser, username: &str, password: &str, query: &[(&str, &str)]) -> String {
+        let response = self.authorize_as(browser, username, password, query).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "authorize did not redirect: {:?}", response.text().await);
+        query_param(&location(&response), "code").expect("code in redirect")
+    }
+
+    /// Signs alice in and exchanges a code: (access_token, refresh_token).
+    pub async fn tokens_for_alice(&self) -> (String, String) {
+        let browser = Browser::new();
+        let code = self.code_for(&browser, "alice", ALICE_PASSWORD, &[]).await;
+        let (status, body) = self.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body["access_token"].as_str().unwrap().to_string(), body["refresh_token"].as_str().unwrap().to_string())
+    }
+}
+
+pub async fn cli_on(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("CENTRALAUTH_DATABASE_URL", database_url)
+        .env("CENTRALAUTH_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(format!("{text}\n").as_bytes()).await.unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().await.unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A plain client that follows no redirects.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// A browser: cookie store, no automatic redirects (tests follow them to see each hop).
+pub struct Browser {
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        Self { client: reqwest::Client::builder().redirect(Policy::none()).cookie_store(true).build().unwrap() }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client.get(url).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(url).form(form).send().await.unwrap()
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The value of a hidden input, HTML entities decoded as a browser would.
+pub fn hidden_input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no input {name}")) + marker.len();
+    let raw = &html[start..start + html[start..].find('"').unwrap()];
+    raw.replace("&#38;", "&").replace("&amp;", "&").replace("&#34;", "\"").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+}
