@@ -1,8 +1,8 @@
 //! The `centralauth` binary: read the configuration file into the environment, parse the
 //! command line, set up logging, run the command.
 
-use clap::Parser;
 use centralauth_provider::{cli, config};
+use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     // Before any thread exists: the file fills in environment variables that are not set.

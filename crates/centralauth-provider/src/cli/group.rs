@@ -31,8 +31,7 @@ pub async fn run(store: &dyn Store, command: GroupCommand) -> anyhow::Result<()>
             let app = admin::find_application(store, &client_id).await?;
             let perms = store.list_permissions(app.id).await?;
             for group in store.list_groups(app.id).await? {
-                let names: Vec<String> =
-                    perms.iter().filter(|p| group.permissions.contains(&p.id)).map(|p| p.key.to_string()).collect();
+                let names: Vec<String> = perms.iter().filter(|p| group.permissions.contains(&p.id)).map(|p| p.key.to_string()).collect();
                 println!("{}\t{}", group.name, names.join(" "));
             }
         }

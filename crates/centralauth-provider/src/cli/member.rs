@@ -104,7 +104,10 @@ pub async fn run(store: &dyn Store, command: MemberCommand) -> anyhow::Result<()
         MemberCommand::Show { client_id, username } => {
             let app = admin::find_application(store, &client_id).await?;
             let user = admin::find_user(store, &username).await?;
-            let view = store.membership_view(app.id, user.id).await?.ok_or_else(|| anyhow::anyhow!("{username} has no membership in {client_id}"))?;
+            let view = store
+                .membership_view(app.id, user.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{username} has no membership in {client_id}"))?;
             let body = serde_json::json!({
                 "username": view.user.username,
                 "is_superuser": view.flags.is_superuser,

@@ -5,8 +5,8 @@ use clap::{Args, Subcommand};
 use super::{parse_bool, read_stdin_line};
 use crate::domain::admin::{self, UserInput};
 use crate::domain::audit::Actor;
-use crate::domain::user::{Email, Role, UserChanges, parse_name};
 use crate::domain::password;
+use crate::domain::user::{Email, Role, UserChanges, parse_name};
 use crate::store::{Store, UserQuery};
 
 #[derive(Debug, Subcommand)]
@@ -64,11 +64,8 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
     let actor = Actor::cli();
     match command {
         UserCommand::Create(args) => {
-            let (password, generated) = if args.password_stdin {
-                (read_stdin_line("password")?, false)
-            } else {
-                (admin::generate_password(), true)
-            };
+            let (password, generated) =
+                if args.password_stdin { (read_stdin_line("password")?, false) } else { (admin::generate_password(), true) };
             let input = UserInput {
                 username: args.username,
                 email: args.email,

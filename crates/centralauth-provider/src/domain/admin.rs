@@ -122,7 +122,11 @@ pub async fn resolve_groups(store: &dyn Store, app: &Application, names: &[Strin
     names
         .iter()
         .map(|n| {
-            groups.iter().find(|g| g.name == *n).map(|g| g.id).ok_or_else(|| Error::invalid("group", format!("{n:?} does not exist in {}", app.client_id)))
+            groups
+                .iter()
+                .find(|g| g.name == *n)
+                .map(|g| g.id)
+                .ok_or_else(|| Error::invalid("group", format!("{n:?} does not exist in {}", app.client_id)))
         })
         .collect()
 }
@@ -143,7 +147,13 @@ pub struct MembershipChanges {
     pub permissions: Option<Vec<String>>,
 }
 
-pub async fn add_membership(store: &dyn Store, app: &Application, user: &User, changes: MembershipChanges, actor: &Actor) -> Result<Membership> {
+pub async fn add_membership(
+    store: &dyn Store,
+    app: &Application,
+    user: &User,
+    changes: MembershipChanges,
+    actor: &Actor,
+) -> Result<Membership> {
     let spec = MembershipSpec {
         application_id: app.id,
         user_id: user.id,
@@ -158,7 +168,13 @@ pub async fn add_membership(store: &dyn Store, app: &Application, user: &User, c
     Ok(store.insert_membership(&spec, actor).await?)
 }
 
-pub async fn update_membership(store: &dyn Store, app: &Application, user: &User, changes: MembershipChanges, actor: &Actor) -> Result<Membership> {
+pub async fn update_membership(
+    store: &dyn Store,
+    app: &Application,
+    user: &User,
+    changes: MembershipChanges,
+    actor: &Actor,
+) -> Result<Membership> {
     let current = store.find_membership(app.id, user.id).await?.ok_or(Error::not_found("membership"))?;
     let groups = match &changes.groups {
         Some(names) => resolve_groups(store, app, names).await?,

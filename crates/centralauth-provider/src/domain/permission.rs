@@ -21,9 +21,8 @@ pub struct PermissionKey {
 impl PermissionKey {
     /// Parses `app_label.codename`, the notation of Django's `has_perm` and of our CLI.
     pub fn parse_dotted(raw: &str) -> Result<Self> {
-        let (app_label, codename) = raw
-            .split_once('.')
-            .ok_or_else(|| Error::invalid("permission", format!("{raw:?} is not app_label.codename")))?;
+        let (app_label, codename) =
+            raw.split_once('.').ok_or_else(|| Error::invalid("permission", format!("{raw:?} is not app_label.codename")))?;
         Self::new(app_label, codename)
     }
 

@@ -123,7 +123,9 @@ impl ClientCredentials {
         if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
             if let Some((scheme, encoded)) = value.split_once(' ') {
                 if scheme.eq_ignore_ascii_case("basic") {
-                    return decode_basic(encoded.trim()).map(Some).ok_or_else(|| OAuthError::new(centralauth_wire::OAuthErrorCode::InvalidClient));
+                    return decode_basic(encoded.trim())
+                        .map(Some)
+                        .ok_or_else(|| OAuthError::new(centralauth_wire::OAuthErrorCode::InvalidClient));
                 }
             }
         }
@@ -186,11 +188,8 @@ where
         let state = AppState::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(Self(None)) };
-        let session = state
-            .store
-            .find_session(&SecretDigest::of(cookie.value()), clock::now())
-            .await
-            .map_err(super::error::PageError::internal)?;
+        let session =
+            state.store.find_session(&SecretDigest::of(cookie.value()), clock::now()).await.map_err(super::error::PageError::internal)?;
         Ok(Self(session))
     }
 }

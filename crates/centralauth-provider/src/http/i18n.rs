@@ -2,8 +2,8 @@
 //! `Accept-Language`.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::request::Parts;
 
 #[derive(Debug)]
 pub struct Texts {

@@ -41,9 +41,11 @@ pub fn router(state: AppState) -> Router {
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
     }
-    router.layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-    }))
+    router.layer(
+        TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ),
+    )
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

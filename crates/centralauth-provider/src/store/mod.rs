@@ -148,7 +148,10 @@ pub enum CodeRejection {
 
 #[derive(Debug)]
 pub enum CodeExchange {
-    Issued { user_id: UserId, scope: Scope },
+    Issued {
+        user_id: UserId,
+        scope: Scope,
+    },
     Rejected(CodeRejection),
     /// The code had been used before: the tokens issued from it are now revoked.
     Replayed,
@@ -158,7 +161,10 @@ pub enum CodeExchange {
 
 #[derive(Debug)]
 pub enum RefreshOutcome {
-    Rotated { user_id: UserId, scope: Scope },
+    Rotated {
+        user_id: UserId,
+        scope: Scope,
+    },
     /// Used again after the grace window: the whole token family is now revoked.
     Replayed,
     /// The user or their membership was deactivated or removed.
@@ -271,12 +277,34 @@ pub trait MaintenanceStore {
 
 /// Everything the provider stores.
 pub trait Store:
-    UserStore + ApplicationStore + PermissionStore + GroupStore + MembershipStore + GrantStore + SessionStore + LoginThrottleStore + AuditStore + MaintenanceStore + Send + Sync
+    UserStore
+    + ApplicationStore
+    + PermissionStore
+    + GroupStore
+    + MembershipStore
+    + GrantStore
+    + SessionStore
+    + LoginThrottleStore
+    + AuditStore
+    + MaintenanceStore
+    + Send
+    + Sync
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + ApplicationStore + PermissionStore + GroupStore + MembershipStore + GrantStore + SessionStore + LoginThrottleStore + AuditStore + MaintenanceStore + Send + Sync
+    T: UserStore
+        + ApplicationStore
+        + PermissionStore
+        + GroupStore
+        + MembershipStore
+        + GrantStore
+        + SessionStore
+        + LoginThrottleStore
+        + AuditStore
+        + MaintenanceStore
+        + Send
+        + Sync
 {
 }
 
@@ -290,4 +318,3 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
         Err(StoreError::Other(format!("unsupported database URL {url:?}: use sqlite://… or postgres://…").into()))
     }
 }
-

@@ -33,19 +33,67 @@ async fn token_endpoint_answers_every_bad_request_with_rfc6749_json() {
         ("empty body", String::new(), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
         ("missing grant_type", creds[1..].to_string(), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
         ("unknown grant_type", format!("grant_type=bogus{creds}"), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-        ("password grant", format!("grant_type=password&username=alice&password=x{creds}"), form, StatusCode::BAD_REQUEST, "unauthorized_client"),
+        (
+            "password grant",
+            format!("grant_type=password&username=alice&password=x{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+        ),
         ("client_credentials grant", format!("grant_type=client_credentials{creds}"), form, StatusCode::BAD_REQUEST, "unauthorized_client"),
         ("JSON body", r#"{"grant_type":"refresh_token"}"#.into(), "application/json", StatusCode::BAD_REQUEST, "unsupported_grant_type"),
         ("no client authentication", "grant_type=refresh_token&refresh_token=x".into(), form, StatusCode::UNAUTHORIZED, "invalid_client"),
-        ("unknown client", "grant_type=refresh_token&refresh_token=x&client_id=nope&client_secret=x".into(), form, StatusCode::UNAUTHORIZED, "invalid_client"),
-        ("wrong secret", "grant_type=refresh_token&refresh_token=x&client_id=client1&client_secret=wrong".into(), form, StatusCode::UNAUTHORIZED, "invalid_client"),
+        (
+            "unknown client",
+            "grant_type=refresh_token&refresh_token=x&client_id=nope&client_secret=x".into(),
+            form,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            "wrong secret",
+            "grant_type=refresh_token&refresh_token=x&client_id=client1&client_secret=wrong".into(),
+            form,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
         ("missing code", format!("grant_type=authorization_code{creds}"), form, StatusCode::BAD_REQUEST, "invalid_request"),
-        ("garbage code", format!("grant_type=authorization_code&code=not-a-code&redirect_uri=x{creds}"), form, StatusCode::BAD_REQUEST, "invalid_grant"),
+        (
+            "garbage code",
+            format!("grant_type=authorization_code&code=not-a-code&redirect_uri=x{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
         ("missing refresh_token", format!("grant_type=refresh_token{creds}"), form, StatusCode::BAD_REQUEST, "invalid_request"),
-        ("garbage refresh_token", format!("grant_type=refresh_token&refresh_token=garbage{creds}"), form, StatusCode::BAD_REQUEST, "invalid_grant"),
-        ("repeated parameter", format!("grant_type=refresh_token&refresh_token=a&refresh_token=b{creds}"), form, StatusCode::BAD_REQUEST, "invalid_request"),
-        ("unknown scope at refresh", format!("grant_type=refresh_token&refresh_token=a&scope=admin{creds}"), form, StatusCode::BAD_REQUEST, "invalid_scope"),
-        ("odd unicode code", format!("grant_type=authorization_code&code=%E2%80%AEabc%00&redirect_uri=x{creds}"), form, StatusCode::BAD_REQUEST, "invalid_grant"),
+        (
+            "garbage refresh_token",
+            format!("grant_type=refresh_token&refresh_token=garbage{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+        (
+            "repeated parameter",
+            format!("grant_type=refresh_token&refresh_token=a&refresh_token=b{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            "unknown scope at refresh",
+            format!("grant_type=refresh_token&refresh_token=a&scope=admin{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        ),
+        (
+            "odd unicode code",
+            format!("grant_type=authorization_code&code=%E2%80%AEabc%00&redirect_uri=x{creds}"),
+            form,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
     ];
     for (what, body, content_type, status, code) in cases {
         let (got_status, got_body) = post_raw(&url, content_type, body.into_bytes(), false).await;
@@ -59,7 +107,12 @@ async fn token_endpoint_answers_every_bad_request_with_rfc6749_json() {
 
     let response = http().get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let wrong_secret = http().post(&url).form(&[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", "client1"), ("client_secret", "w")]);
+    let wrong_secret = http().post(&url).form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "x"),
+        ("client_id", "client1"),
+        ("client_secret", "w"),
+    ]);
     let response = wrong_secret.send().await.unwrap();
     assert!(response.headers().get("www-authenticate").is_some(), "a 401 names the scheme");
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -71,7 +124,13 @@ async fn a_code_of_another_client_is_an_invalid_grant_and_stays_usable_by_its_ow
     p.create_app("client2", &[]).await;
     let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
     let (status, body) = p
-        .token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("client_id", "client2"), ("client_secret", SECRET)])
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", "client2"),
+            ("client_secret", SECRET),
+        ])
         .await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, error("invalid_grant")));
     let (status, _) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
@@ -104,7 +163,11 @@ async fn authorize_never_redirects_to_an_unregistered_uri_and_reports_other_erro
         ("response_type token", vec![("response_type", "token")], "unauthorized_client"),
         ("response_type bogus", vec![("response_type", "bogus")], "unsupported_response_type"),
         ("unknown scope", vec![("scope", "nonexistent")], "invalid_scope"),
-        ("plain PKCE", vec![("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "plain")], "invalid_request"),
+        (
+            "plain PKCE",
+            vec![("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "plain")],
+            "invalid_request",
+        ),
         ("short challenge", vec![("code_challenge", "abc"), ("code_challenge_method", "S256")], "invalid_request"),
     ];
     for (what, query, code) in redirected {
@@ -126,7 +189,9 @@ async fn authorize_never_redirects_to_an_unregistered_uri_and_reports_other_erro
 async fn user_endpoint_refuses_missing_malformed_and_foreign_tokens() {
     let p = TestProvider::with_scene(&[]).await;
     let url = p.provider("/user/");
-    for (what, header) in [("none", None), ("scheme only", Some("Bearer")), ("garbage", Some("Bearer invalid")), ("basic", Some("Basic YTpi"))] {
+    for (what, header) in
+        [("none", None), ("scheme only", Some("Bearer")), ("garbage", Some("Bearer invalid")), ("basic", Some("Basic YTpi"))]
+    {
         let mut request = http().get(&url);
         if let Some(h) = header {
             request = request.header(AUTHORIZATION, h);
@@ -224,7 +289,9 @@ async fn sign_in_gives_one_message_for_unknown_user_and_wrong_password_and_is_ra
         async move {
             let page = browser.get(&login).await.text().await.unwrap();
             let csrf = hidden_input(&page, "csrf_token");
-            let response = browser.post_form(&login, &[("csrf_token", &csrf), ("next", "/account/"), ("username", username), ("password", password)]).await;
+            let response = browser
+                .post_form(&login, &[("csrf_token", &csrf), ("next", "/account/"), ("username", username), ("password", password)])
+                .await;
             (response.status(), response.text().await.unwrap())
         }
     };
@@ -260,7 +327,8 @@ async fn sign_in_requires_the_csrf_token_and_refuses_off_site_next() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN, "a token without its cookie");
 
     for next in ["https://evil.example/", "//evil.example/", "/\\evil.example"] {
-        let response = browser.post_form(&login, &[("csrf_token", &csrf), ("next", next), ("username", "alice"), ("password", ALICE_PASSWORD)]).await;
+        let response =
+            browser.post_form(&login, &[("csrf_token", &csrf), ("next", next), ("username", "alice"), ("password", ALICE_PASSWORD)]).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&response), "/account/", "next={next}");
     }
@@ -278,7 +346,8 @@ async fn unknown_pages_and_oversized_forms_get_readable_pages() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.text().await.unwrap().contains("There is no page at this address."));
     let huge = format!("username={}", "a".repeat(100_000));
-    let response = http().post(p.url("/account/login/")).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
+    let response =
+        http().post(p.url("/account/login/")).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(huge).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
 }

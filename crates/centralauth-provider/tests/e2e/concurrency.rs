@@ -35,7 +35,14 @@ async fn fifty_concurrent_refreshes_within_the_grace_window_all_succeed_as_one_f
     }
     // One family: revoking any one refresh token (RFC 7009) ends all fifty pairs.
     let one = results[17].1["refresh_token"].as_str().unwrap();
-    let status = http().post(p.provider("/o/revoke_token/")).basic_auth("client1", Some(SECRET)).form(&[("token", one)]).send().await.unwrap().status();
+    let status = http()
+        .post(p.provider("/o/revoke_token/"))
+        .basic_auth("client1", Some(SECRET))
+        .form(&[("token", one)])
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, StatusCode::OK);
     for token in &access {
         assert_eq!(p.user_endpoint(token).await.0, StatusCode::UNAUTHORIZED);
@@ -67,7 +74,8 @@ async fn two_provider_processes_on_one_database_share_sessions_codes_and_tokens(
     let code = first.code_for(&browser, "alice", ALICE_PASSWORD, &[]).await;
     let (status, tokens) = second.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    let (status, refreshed) = second.token(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
+    let (status, refreshed) =
+        second.token(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(first.user_endpoint(refreshed["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
     // The replay is recognised by the other instance.

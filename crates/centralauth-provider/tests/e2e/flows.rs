@@ -84,10 +84,16 @@ async fn refresh_rotates_the_pair_and_the_old_access_token_stops_working() {
     assert_eq!(p.user_endpoint(&access).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(p.user_endpoint(body["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
 
-    let narrowed = p.token(&[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap()), ("scope", "read")]).await;
+    let narrowed =
+        p.token(&[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap()), ("scope", "read")]).await;
     assert_eq!((narrowed.0, narrowed.1["scope"].clone()), (StatusCode::OK, json!("read")));
-    let widened =
-        p.token(&[("grant_type", "refresh_token"), ("refresh_token", narrowed.1["refresh_token"].as_str().unwrap()), ("scope", "read write")]).await;
+    let widened = p
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", narrowed.1["refresh_token"].as_str().unwrap()),
+            ("scope", "read write"),
+        ])
+        .await;
     assert_eq!(widened, (StatusCode::BAD_REQUEST, json!({"error": "invalid_scope"})));
 }
 
@@ -156,8 +162,9 @@ async fn pkce_s256_is_verified_and_required_where_the_application_says_so() {
     let (status, _) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a missing verifier fails");
     let code = p.code_for(&browser, "alice", ALICE_PASSWORD, &challenge).await;
-    let (status, body) =
-        p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)]).await;
+    let (status, body) = p
+        .token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -222,7 +229,10 @@ async fn introspection_describes_own_tokens_and_hides_others() {
     };
     let (status, body) = introspect("client1", access.clone()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((body["active"].clone(), body["client_id"].clone(), body["username"].clone()), (json!(true), json!("client1"), json!("alice")));
+    assert_eq!(
+        (body["active"].clone(), body["client_id"].clone(), body["username"].clone()),
+        (json!(true), json!("client1"), json!("alice"))
+    );
     assert_eq!(body["scope"], "read write");
     assert!(body["exp"].as_i64().unwrap() > 0);
     assert_eq!(introspect("client1", refresh).await.1["token_type"], "refresh_token");
@@ -284,11 +294,40 @@ async fn the_first_start_creates_an_administrator_who_can_sign_in() {
     let browser = Browser::new();
     let page = browser.get(&p.url("/account/login/")).await.text().await.unwrap();
     let csrf = hidden_input(&page, "csrf_token");
-    let response =
-        browser.post_form(&p.url("/account/login/"), &[("csrf_token", &csrf), ("next", "/account/"), ("username", "admin"), ("password", &password)]).await;
+    let response = browser
+        .post_form(
+            &p.url("/account/login/"),
+            &[("csrf_token", &csrf), ("next", "/account/"), ("username", "admin"), ("password", &password)],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let account = browser.get(&p.url("/account/")).await.text().await.unwrap();
     assert!(account.contains("admin"));
     let again = TestProvider::start_on(p.db.clone(), &[]).await;
     assert!(again.admin_password.is_none(), "no second administrator on a restart");
+}
+
+#[tokio::test]
+async fn perms_sync_handles_thousands_of_permissions_in_one_request() {
+    let p = TestProvider::start().await;
+    p.create_app("client1", &[]).await;
+    let names: Vec<(String, String)> = (0..5000).map(|i| (format!("app{}", i % 7), format!("perm_{i}"))).collect();
+    let perms: Vec<(&str, &str, &str)> = names.iter().map(|(a, c)| (a.as_str(), c.as_str(), "A permission")).collect();
+    let (status, body) = p.sync_perms("client1", &perms).await;
+    assert_eq!((status, body["created"].clone(), body["count"].clone()), (StatusCode::OK, json!(5000), json!(5000)));
+    let (status, body) = p.sync_perms("client1", &perms[..2500]).await;
+    assert_eq!(
+        (status, body["created"].clone(), body["deleted"].clone(), body["count"].clone()),
+        (StatusCode::OK, json!(0), json!(2500), json!(2500))
+    );
+}
+
+#[tokio::test]
+async fn introspection_also_answers_get_with_a_query_token() {
+    let p = TestProvider::with_scene(&[]).await;
+    let (access, _) = p.tokens_for_alice().await;
+    let response =
+        http().get(p.provider("/o/introspect/")).query(&[("token", &access)]).basic_auth("client1", Some(SECRET)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["active"], true);
 }

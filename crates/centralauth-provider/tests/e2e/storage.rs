@@ -9,8 +9,10 @@ use crate::support::*;
 async fn database_dump(db: &TestDatabase) -> Vec<u8> {
     if backend_is_postgres() {
         let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        let tables: Vec<(String,)> =
-            sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'").fetch_all(&mut conn).await.unwrap();
+        let tables: Vec<(String,)> = sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         let mut dump = Vec::new();
         for (table,) in tables {
             let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM \"{table}\" t")).fetch_all(&mut conn).await.unwrap();
@@ -39,12 +41,7 @@ async fn no_token_code_secret_or_session_id_is_stored_in_plain_text() {
     let code = p.code_for(&browser, "alice", ALICE_PASSWORD, &[]).await;
     let (_, tokens) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
     let (_, refreshed) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
-    let session = browser
-        .client
-        .get(p.url("/account/"))
-        .send()
-        .await
-        .unwrap();
+    let session = browser.client.get(p.url("/account/")).send().await.unwrap();
     assert_eq!(session.status(), StatusCode::OK);
     let dump = database_dump(&p.db).await;
     assert!(contains(&dump, "alice"), "the dump sees the data at all");

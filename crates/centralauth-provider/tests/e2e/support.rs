@@ -33,9 +33,12 @@ pub fn backend_is_postgres() -> bool {
 impl TestDatabase {
     pub async fn create() -> Arc<Self> {
         if backend_is_postgres() {
-            let admin_url = std::env::var("CENTRALAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let admin_url =
+                std::env::var("CENTRALAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
             let name = format!("centralauth_test_{}", random_suffix());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("PostgreSQL must be reachable for the postgres backend");
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("PostgreSQL must be reachable for the postgres backend");
             sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
             let mut url = url::Url::parse(&admin_url).unwrap();
             url.set_path(&name);
@@ -150,8 +153,11 @@ impl TestProvider {
 
     pub async fn create_user(&self, username: &str, password: &str) {
         let email = format!("{username}@example.com");
-        self.cli(&["user", "create", username, "--email", &email, "--first-name", "First", "--last-name", "Last", "--password-stdin"], Some(password))
-            .await;
+        self.cli(
+            &["user", "create", username, "--email", &email, "--first-name", "First", "--last-name", "Last", "--password-stdin"],
+            Some(password),
+        )
+        .await;
     }
 
     pub async fn sync_perms(&self, client_id: &str, perms: &[(&str, &str, &str)]) -> (StatusCode, Value) {
@@ -213,7 +219,10 @@ impl TestProvider {
         let csrf = hidden_input(&page, "csrf_token");
         let next = hidden_input(&page, "next");
         let response = browser
-            .post_form(&self.url("/account/login/"), &[("csrf_token", &csrf), ("next", &next), ("username", username), ("password", password)])
+            .post_form(
+                &self.url("/account/login/"),
+                &[("csrf_token", &csrf), ("next", &next), ("username", username), ("password", password)],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in failed");
         browser.get(&self.url(&location(&response))).await
@@ -312,5 +321,11 @@ pub fn hidden_input(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no input {name}")) + marker.len();
     let raw = &html[start..start + html[start..].find('"').unwrap()];
-    raw.replace("&#38;", "&").replace("&amp;", "&").replace("&#34;", "\"").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    raw.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }

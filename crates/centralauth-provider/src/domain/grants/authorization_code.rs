@@ -148,7 +148,10 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert_eq!(judge(&grant("", Some(challenge)), &request(None, Some(verifier)), 50), Ok(()));
         assert_eq!(judge(&grant("", Some(challenge)), &request(None, None), 50), Err(CodeRejection::PkceFailed));
-        assert_eq!(judge(&grant("", Some(challenge)), &request(None, Some(&verifier.replace('d', "e"))), 50), Err(CodeRejection::PkceFailed));
+        assert_eq!(
+            judge(&grant("", Some(challenge)), &request(None, Some(&verifier.replace('d', "e"))), 50),
+            Err(CodeRejection::PkceFailed)
+        );
         assert_eq!(judge(&grant("", None), &request(None, Some(verifier)), 50), Err(CodeRejection::PkceFailed));
     }
 }

@@ -22,9 +22,8 @@ pub async fn refresh(
         None => None,
     };
     let (access, refresh, digests) = new_pair(app, now);
-    let outcome = store
-        .rotate_refresh_token(&SecretDigest::of(refresh_token), app.id, now, grace_seconds, requested.as_ref(), &digests)
-        .await?;
+    let outcome =
+        store.rotate_refresh_token(&SecretDigest::of(refresh_token), app.id, now, grace_seconds, requested.as_ref(), &digests).await?;
     match outcome {
         RefreshOutcome::Rotated { scope, .. } => {
             Ok(IssuedTokens { access_token: access, refresh_token: refresh, expires_in: app.lifetimes.access_token, scope })

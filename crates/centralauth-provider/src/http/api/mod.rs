@@ -13,7 +13,5 @@ use super::state::AppState;
 const PERMS_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user/", get(user::show))
-        .route("/perms/", post(perms::sync).layer(DefaultBodyLimit::max(PERMS_BODY_LIMIT)))
+    Router::new().route("/user/", get(user::show)).route("/perms/", post(perms::sync).layer(DefaultBodyLimit::max(PERMS_BODY_LIMIT)))
 }

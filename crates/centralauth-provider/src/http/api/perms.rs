@@ -30,7 +30,10 @@ fn bad_request(description: impl Into<String>) -> ApiError {
 }
 
 #[tracing::instrument(skip_all, fields(client_id))]
-pub async fn sync(State(state): State<AppState>, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Response, ApiError> {
+pub async fn sync(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = body.map_err(|r| ApiError::new(r.status(), "invalid_request", r.body_text()))?;
     let parsed: SyncBody = serde_json::from_slice(&body).map_err(|e| bad_request(format!("body must be a JSON object: {e}")))?;
     let (Some(client_id), Some(client_secret)) = (parsed.client_id, parsed.client_secret) else {
@@ -43,11 +46,21 @@ pub async fn sync(State(state): State<AppState>, body: Result<Bytes, axum::extra
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "invalid_client", "client authentication failed"))?;
     let perms = parsed.perms.ok_or_else(|| bad_request("perms: a list of permissions is required"))?;
-    let perms: Vec<PermissionDeclaration> =
-        serde_json::from_value(perms).map_err(|e| bad_request(format!("perms: each entry needs app_label, codename and repr strings ({e})")))?;
+    let perms: Vec<PermissionDeclaration> = serde_json::from_value(perms)
+        .map_err(|e| bad_request(format!("perms: each entry needs app_label, codename and repr strings ({e})")))?;
     let synced = perms.len() as u64;
     let declared = validate_declarations(&perms)?;
-    let counts = state.store.sync_permissions(app.id, declared, synced, &Actor::Application(app.client_id.clone())).await.map_err(crate::domain::Error::from)?;
-    Ok(Json(PermsSyncResponse { success: true, synced: counts.synced, created: counts.created, deleted: counts.deleted, count: counts.count })
-        .into_response())
+    let counts = state
+        .store
+        .sync_permissions(app.id, declared, synced, &Actor::Application(app.client_id.clone()))
+        .await
+        .map_err(crate::domain::Error::from)?;
+    Ok(Json(PermsSyncResponse {
+        success: true,
+        synced: counts.synced,
+        created: counts.created,
+        deleted: counts.deleted,
+        count: counts.count,
+    })
+    .into_response())
 }

@@ -31,7 +31,8 @@ fn unauthorized(error: Option<&str>) -> Response {
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let Some(token) = bearer_token(&headers) else { return Ok(unauthorized(None)) };
     let store = state.store.as_ref();
-    let Some(grant) = store.find_active_access_token(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)? else {
+    let Some(grant) = store.find_active_access_token(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?
+    else {
         return Ok(unauthorized(Some("invalid_token")));
     };
     let Some(view) = store.membership_view(grant.application_id, grant.user_id).await.map_err(crate::domain::Error::from)? else {

@@ -64,7 +64,12 @@ impl Found for Redirect {
 }
 
 #[tracing::instrument(skip_all, fields(client_id))]
-pub async fn authorize(State(state): State<AppState>, Lang(t): Lang, MaybeSession(session): MaybeSession, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    Lang(t): Lang,
+    MaybeSession(session): MaybeSession,
+    RawQuery(query): RawQuery,
+) -> Response {
     let fatal = |message: &str| PageError::new(StatusCode::BAD_REQUEST, t, Some("invalid_request"), message).into_response();
     let raw_query = query.unwrap_or_default();
     let params = match Params::parse(raw_query.as_bytes()) {

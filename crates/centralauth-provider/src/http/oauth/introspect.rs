@@ -13,12 +13,20 @@ use crate::http::error::OAuthError;
 use crate::http::extract::{ClientCredentials, OAuthForm, Params};
 use crate::http::state::AppState;
 
-pub async fn introspect_form(State(state): State<AppState>, headers: HeaderMap, OAuthForm(params): OAuthForm) -> Result<Response, OAuthError> {
+pub async fn introspect_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(params): OAuthForm,
+) -> Result<Response, OAuthError> {
     introspect(state, headers, params).await
 }
 
 /// The original also answers `GET ?token=…`; kept for compatibility.
-pub async fn introspect_query(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response, OAuthError> {
+pub async fn introspect_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, OAuthError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     introspect(state, headers, params).await
 }

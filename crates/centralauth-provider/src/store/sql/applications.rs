@@ -124,7 +124,8 @@ impl ApplicationStore for SqlStore {
         .bind(app.id.0)
         .execute(&mut *tx)
         .await?;
-        let action = if before.client_secret_digest != app.client_secret_digest { "application.rotate_secret" } else { "application.update" };
+        let action =
+            if before.client_secret_digest != app.client_secret_digest { "application.rotate_secret" } else { "application.update" };
         write_audit(&mut tx, &AuditEntry::new(actor, action, &app.client_id).application(app.id.0).before(&before).after(app)).await?;
         tx.commit().await?;
         Ok(app.clone())

@@ -59,7 +59,13 @@ impl ActiveRow {
     }
 }
 
-async fn insert_pair(tx: &mut Transaction<'static, Db>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+async fn insert_pair(
+    tx: &mut Transaction<'static, Db>,
+    family_id: i64,
+    scope: &str,
+    now: UnixTime,
+    tokens: &NewTokenPair,
+) -> StoreResult<()> {
     sqlx::query("INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&tokens.access.0)
         .bind(family_id)
@@ -180,7 +186,11 @@ impl GrantStore for SqlStore {
         .bind(&code.0)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2").bind(family_id).bind(&code.0).execute(&mut *tx).await?;
+        sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2")
+            .bind(family_id)
+            .bind(&code.0)
+            .execute(&mut *tx)
+            .await?;
         insert_pair(&mut tx, family_id, &scope, now, tokens).await?;
         tx.commit().await?;
         Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope })

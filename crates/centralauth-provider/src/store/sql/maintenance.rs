@@ -28,7 +28,10 @@ impl MaintenanceStore for SqlStore {
             ),
             // Tokens and refresh tokens go with their family (ON DELETE CASCADE).
             ("DELETE FROM token_families WHERE id IN (SELECT id FROM token_families WHERE expires_at < $1 LIMIT $2)", now),
-            ("DELETE FROM access_tokens WHERE token_digest IN (SELECT token_digest FROM access_tokens WHERE expires_at < $1 LIMIT $2)", now),
+            (
+                "DELETE FROM access_tokens WHERE token_digest IN (SELECT token_digest FROM access_tokens WHERE expires_at < $1 LIMIT $2)",
+                now,
+            ),
             (
                 "DELETE FROM refresh_tokens WHERE token_digest IN (SELECT token_digest FROM refresh_tokens WHERE rotated_at < $1 LIMIT $2)",
                 forget,

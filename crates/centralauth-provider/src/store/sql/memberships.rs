@@ -38,7 +38,11 @@ struct ViewRow {
 }
 
 impl SqlStore {
-    async fn load_membership(conn: &mut <super::Db as sqlx::Database>::Connection, app: ApplicationId, user: UserId) -> StoreResult<Option<Membership>> {
+    async fn load_membership(
+        conn: &mut <super::Db as sqlx::Database>::Connection,
+        app: ApplicationId,
+        user: UserId,
+    ) -> StoreResult<Option<Membership>> {
         let row: Option<MembershipRow> =
             sqlx::query_as("SELECT id, is_superuser, is_staff, is_active FROM memberships WHERE application_id = $1 AND user_id = $2")
                 .bind(app.0)
@@ -46,12 +50,15 @@ impl SqlStore {
                 .fetch_optional(&mut *conn)
                 .await?;
         let Some(row) = row else { return Ok(None) };
-        let groups: Vec<(i64,)> =
-            sqlx::query_as("SELECT group_id FROM membership_groups WHERE membership_id = $1 ORDER BY group_id").bind(row.id).fetch_all(&mut *conn).await?;
-        let perms: Vec<(i64,)> = sqlx::query_as("SELECT permission_id FROM membership_permissions WHERE membership_id = $1 ORDER BY permission_id")
+        let groups: Vec<(i64,)> = sqlx::query_as("SELECT group_id FROM membership_groups WHERE membership_id = $1 ORDER BY group_id")
             .bind(row.id)
             .fetch_all(&mut *conn)
             .await?;
+        let perms: Vec<(i64,)> =
+            sqlx::query_as("SELECT permission_id FROM membership_permissions WHERE membership_id = $1 ORDER BY permission_id")
+                .bind(row.id)
+                .fetch_all(&mut *conn)
+                .await?;
         Ok(Some(Membership {
             id: MembershipId(row.id),
             application_id: app,
@@ -151,8 +158,10 @@ impl MembershipStore for SqlStore {
         let mut tx = self.write().await?;
         let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
         sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
-        let entry =
-            AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0)).application(app.0).user(user.0).before(&before);
+        let entry = AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0))
+            .application(app.0)
+            .user(user.0)
+            .before(&before);
         write_audit(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(())

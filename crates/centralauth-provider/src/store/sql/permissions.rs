@@ -31,12 +31,11 @@ const AUDIT_KEYS: usize = 100;
 #[async_trait]
 impl PermissionStore for SqlStore {
     async fn list_permissions(&self, app: ApplicationId) -> StoreResult<Vec<Permission>> {
-        let rows: Vec<PermissionRow> = sqlx::query_as(
-            "SELECT id, app_label, codename, name FROM permissions WHERE application_id = $1 ORDER BY app_label, codename",
-        )
-        .bind(app.0)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<PermissionRow> =
+            sqlx::query_as("SELECT id, app_label, codename, name FROM permissions WHERE application_id = $1 ORDER BY app_label, codename")
+                .bind(app.0)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(Permission::from).collect())
     }
 
@@ -77,12 +76,8 @@ impl PermissionStore for SqlStore {
             deleted: plan.delete.len() as u64,
             count: (existing.len() - plan.delete.len() + plan.create.len()) as u64,
         };
-        let deleted_keys: Vec<String> = existing
-            .iter()
-            .filter(|p| plan.delete.contains(&p.id))
-            .take(AUDIT_KEYS)
-            .map(|p| p.key.to_string())
-            .collect();
+        let deleted_keys: Vec<String> =
+            existing.iter().filter(|p| plan.delete.contains(&p.id)).take(AUDIT_KEYS).map(|p| p.key.to_string()).collect();
         let after = serde_json::json!({
             "counts": counts,
             "created": plan.create.iter().take(AUDIT_KEYS).map(|d| d.key.to_string()).collect::<Vec<_>>(),
@@ -129,15 +124,22 @@ impl GroupStore for SqlStore {
             .await
             .map_err(|e| conflict_or_other(e, "group name"))?;
         insert_links(&mut tx, "group_permissions", "group_id, permission_id", id, &perm_ids).await?;
-        let group = Group { id: GroupId(id), application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
+        let group = Group {
+            id: GroupId(id),
+            application_id: app,
+            name: name.to_string(),
+            permissions: perm_ids.into_iter().map(PermissionId).collect(),
+        };
         write_audit(&mut tx, &AuditEntry::new(actor, "group.create", name).application(app.0).after(&group)).await?;
         tx.commit().await?;
         Ok(group)
     }
 
     async fn list_groups(&self, app: ApplicationId) -> StoreResult<Vec<Group>> {
-        let groups: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM permission_groups WHERE application_id = $1 ORDER BY name").bind(app.0).fetch_all(&self.pool).await?;
+        let groups: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM permission_groups WHERE application_id = $1 ORDER BY name")
+            .bind(app.0)
+            .fetch_all(&self.pool)
+            .await?;
         let links: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT gp.group_id, gp.permission_id FROM group_permissions gp \
              JOIN permission_groups g ON g.id = gp.group_id WHERE g.application_id = $1",

@@ -46,7 +46,11 @@ impl LoginThrottleStore for SqlStore {
     async fn record_login_failure(&self, keys: &[String], now: UnixTime) -> StoreResult<()> {
         let mut tx = self.write().await?;
         for key in keys {
-            sqlx::query("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)").bind(key).bind(now).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -182,10 +182,8 @@ impl UserStore for SqlStore {
     }
 
     async fn count_administrators(&self) -> StoreResult<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE is_admin = $1 AND is_active = $1")
-            .bind(true)
-            .fetch_one(&self.pool)
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE is_admin = $1 AND is_active = $1").bind(true).fetch_one(&self.pool).await?;
         Ok(n)
     }
 }
