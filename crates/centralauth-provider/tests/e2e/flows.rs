@@ -331,3 +331,24 @@ async fn introspection_also_answers_get_with_a_query_token() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<serde_json::Value>().await.unwrap()["active"], true);
 }
+
+#[tokio::test]
+async fn every_administrative_change_is_in_the_audit_log_with_its_actor() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.cli(&["member", "update", "client1", "alice", "--superuser", "true"], None).await;
+    let log = p.cli(&["audit", "--limit", "100"], None).await;
+    let actions: Vec<(&str, &str)> = log
+        .lines()
+        .map(|l| {
+            let mut f = l.split('\t');
+            let _at = f.next();
+            (f.next().unwrap_or(""), f.next().unwrap_or(""))
+        })
+        .collect();
+    for expected in ["application.create", "permissions.sync", "group.create", "user.create", "membership.create", "membership.update"] {
+        assert!(actions.iter().any(|(_, a)| *a == expected), "{expected} missing from {log}");
+    }
+    assert!(actions.iter().any(|(actor, a)| *a == "permissions.sync" && *actor == "application:client1"));
+    let update = log.lines().find(|l| l.contains("membership.update")).unwrap();
+    assert!(update.contains("\"is_superuser\":false") && update.contains("\"is_superuser\":true"), "before and after: {update}");
+}
