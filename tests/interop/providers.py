@@ -37,10 +37,11 @@ class Provider:
     login_page_path = None
     _batch = None  # the commands of an open batch()
 
-    def __init__(self, server, base_url, access_token_lifetime):
+    def __init__(self, server, base_url, access_token_lifetime, env):
         self.server = server
         self.base_url = base_url
         self.access_token_lifetime = access_token_lifetime
+        self.env = env  # of the server and the seeding commands
 
     @property
     def provider_url(self):
@@ -183,9 +184,7 @@ class DjangoProvider(Provider):
             env,
             os.path.join(workdir, "provider.log"),
         )
-        provider = cls(server, base_url, access_token_lifetime)
-        provider.env = env
-        return provider
+        return cls(server, base_url, access_token_lifetime, env)
 
     @staticmethod
     def migrate(db):
@@ -225,9 +224,14 @@ class OursProvider(Provider):
     kind = "ours"
     login_page_path = "/account/login/"
 
+    def __init__(self, server, base_url, access_token_lifetime, env, binary):
+        super().__init__(server, base_url, access_token_lifetime, env)
+        self.binary = binary
+
     @classmethod
     def start(cls, binary, workdir, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME):
-        env = dict(os.environ)
+        # Only the settings given here: none of the caller's CENTRALAUTH_* variables.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALAUTH_")}
         env["CENTRALAUTH_DATABASE_URL"] = "sqlite://{}?mode=rwc".format(
             os.path.join(workdir, "centralauth.db")
         )
@@ -244,12 +248,10 @@ class OursProvider(Provider):
         except BaseException:
             server.stop()
             raise
-        provider = cls(server, base_url, access_token_lifetime)
-        provider.binary, provider.env, provider.workdir = binary, env, workdir
-        return provider
+        return cls(server, base_url, access_token_lifetime, env, binary)
 
     def cli(self, *args, stdin=None):
-        return run([self.binary, *args], cwd=self.workdir, env=self.env, stdin=stdin).stdout
+        return run([self.binary, *args], cwd=self.server.cwd, env=self.env, stdin=stdin).stdout
 
 
 def main(argv=None):

@@ -47,6 +47,7 @@ class ServerProcess:
 
     def __init__(self, name, argv, *, cwd, env, log_path):
         self.name = name
+        self.cwd = cwd
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(

@@ -13,8 +13,8 @@ from browser import Browser
 from flows import ALICE
 from servers import poll
 
-C1, S1 = "wire-client-1", "wire-secret-1"
-C2, S2 = "wire-client-2", "wire-secret-2"
+C1, S1 = "wire-client-1", "wire-secret-1-0123456789"  # ours wants >= 16 characters
+C2, S2 = "wire-client-2", "wire-secret-2-0123456789"
 # Never requested: the browser stops at the redirect and reads the code from it.
 R1 = "http://127.0.0.1:9/one/callback/"
 R2 = "http://127.0.0.1:9/two/callback/"
