@@ -1,11 +1,13 @@
-//! Password hashing: argon2id with OWASP parameters for new hashes; Django's `pbkdf2_sha256$…`
-//! (and `pbkdf2_sha1$…`) verify too, so users migrated from a Django provider keep their
-//! passwords, and are upgraded to argon2id on their next login (DESIGN §6).
+//! Password hashing: argon2id with OWASP parameters for new hashes. Django's hashes verify too
+//! (`pbkdf2_sha256$…`, `pbkdf2_sha1$…`, `argon2$argon2id$…`, `bcrypt_sha256$…`, `bcrypt$…`), so
+//! users migrated from a Django provider keep their passwords, and are upgraded to argon2id on
+//! their next login (DESIGN §6).
 //! Hashing is CPU-bound on purpose, so the async functions run it on the blocking pool.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
+use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
 use super::{Error, InternalError, Result};
@@ -44,7 +46,16 @@ pub fn verify_blocking(password: &str, stored: &str) -> Result<Verification> {
     if let Some(rest) = stored.strip_prefix("pbkdf2_sha1$") {
         return upgrade_if(verify_django_pbkdf2(pbkdf2::pbkdf2_hmac::<sha1::Sha1>, password, rest), password);
     }
-    let Ok(parsed) = PasswordHash::new(stored) else {
+    if let Some(bcrypt_hash) = stored.strip_prefix("bcrypt_sha256$") {
+        // Django's BCryptSHA256PasswordHasher: bcrypt over the hex SHA-256 of the password, so
+        // that bcrypt's 72-byte truncation never applies.
+        let hex_digest = hex(&sha2::Sha256::digest(password.as_bytes()));
+        return upgrade_if(verify_bcrypt(hex_digest.as_bytes(), bcrypt_hash), password);
+    }
+    if let Some(bcrypt_hash) = stored.strip_prefix("bcrypt$") {
+        return upgrade_if(verify_bcrypt(password.as_bytes(), bcrypt_hash), password);
+    }
+    let Some(parsed) = argon2_hash(stored) else {
         // Unusable hashes (Django's "!…" for users without a password) never match.
         return Ok(Verification::Mismatch);
     };
@@ -76,8 +87,40 @@ pub async fn verify_dummy(password: String) -> Result<()> {
     Ok(())
 }
 
+/// Whether [`verify_blocking`] can check passwords against `stored`: our argon2 hashes and the
+/// Django formats above. Django's unusable passwords (`!…`) and its weak legacy formats (`md5$`,
+/// `sha1$`, `crypt$`, …) are not.
+pub fn is_verifiable(stored: &str) -> bool {
+    ["pbkdf2_sha256$", "pbkdf2_sha1$", "bcrypt_sha256$", "bcrypt$"].iter().any(|p| stored.starts_with(p)) || argon2_hash(stored).is_some()
+}
+
+/// An argon2 PHC string with salt and hash: ours, or Django's, which writes "argon2" before it
+/// (`argon2$argon2id$v=19$…`, and `argon2$argon2i$…` before Django 3.2).
+fn argon2_hash(stored: &str) -> Option<PasswordHash<'_>> {
+    let phc = stored.strip_prefix("argon2").filter(|rest| rest.starts_with("$argon2")).unwrap_or(stored);
+    let parsed = PasswordHash::new(phc).ok()?;
+    // Django's default is 100 MiB and 2 passes; the bounds only stop a crafted hash from
+    // exhausting memory or pinning a CPU.
+    let bounded = Params::try_from(&parsed).is_ok_and(|p| p.m_cost() <= 1024 * 1024 && p.t_cost() <= 64);
+    (parsed.algorithm.as_str().starts_with("argon2") && parsed.salt.is_some() && parsed.hash.is_some() && bounded).then_some(parsed)
+}
+
 fn upgrade_if(matched: bool, password: &str) -> Result<Verification> {
     if matched { Ok(Verification::MatchNeedsRehash(hash_blocking(password)?)) } else { Ok(Verification::Mismatch) }
+}
+
+/// bcrypt checks `password` against a `$2b$…` hash; a malformed hash never matches. Costs above
+/// 16 are refused before hashing, so that a crafted hash cannot pin a CPU (Django's is 12).
+fn verify_bcrypt(password: &[u8], hash: &str) -> bool {
+    let cost = hash.split('$').nth(2).and_then(|c| c.parse::<u32>().ok());
+    if !matches!(cost, Some(4..=16)) {
+        return false;
+    }
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Django's `PBKDF2PasswordHasher`: `<iterations>$<salt>$<base64 of the derived key>`.
@@ -125,8 +168,68 @@ mod tests {
 
     #[test]
     fn malformed_and_unusable_hashes_never_match() {
-        for stored in ["", "!unusable", "pbkdf2_sha256$x$salt$abc", "pbkdf2_sha256$0$s$AAAA", "md5$whatever"] {
+        for stored in [
+            "",
+            "!unusable",
+            "pbkdf2_sha256$x$salt$abc",
+            "pbkdf2_sha256$0$s$AAAA",
+            "md5$whatever",
+            "bcrypt_sha256$$2b$31$zegJJJV6KpgCwRb43whv/.YkRRz3v/7RnowZYlr2HPKyWvuvz5jkq",
+            "bcrypt_sha256$garbage",
+            "argon2$argon2id$v=19$m=1024,t=2,p=1$bad",
+        ] {
             assert_eq!(verify_blocking("anything", stored).unwrap(), Verification::Mismatch, "{stored}");
+        }
+    }
+
+    // The Django hashes below were made once with the real Django 3.2.25 (argon2-cffi 25.1.0,
+    // bcrypt 5.0.0): `Argon2PasswordHasher`, `BCryptSHA256PasswordHasher` and
+    // `BCryptPasswordHasher` subclassed only to lower their cost (memory_cost = 1024 and
+    // parallelism = 1; rounds = 4) so that the tests stay fast, then `h.encode(PASSWORD, h.salt())`.
+    // The default-cost argon2 one is `make_password(PASSWORD, hasher="argon2")`, and the argon2i
+    // one is what Django before 3.2 wrote: "argon2" + argon2-cffi's hash_secret(type=Type.I,
+    // time_cost=2, memory_cost=512, parallelism=2, hash_len=16).
+    const PASSWORD: &str = "correct horse battery staple";
+    const DJANGO_ARGON2ID: &str = "argon2$argon2id$v=19$m=1024,t=2,p=1$Ukc0QXFPSG1tVld2RDFJNmZwem5HMw$x9Lt3qtuO6+F3LPb6bFqr2yG1IuweaZY2rRQzdzfC/E";
+    const DJANGO_ARGON2ID_DEFAULT_COST: &str =
+        "argon2$argon2id$v=19$m=102400,t=2,p=8$R0lna21aN3lqTjVmQ2hXV0RUbjI1RQ$Vx9HiS65/HtHg88d2XdyQY3CjUQknmNjoZnixn/rGhw";
+    const DJANGO_ARGON2I_BEFORE_3_2: &str = "argon2$argon2i$v=19$m=512,t=2,p=2$b2xkRGphbmdvU2FsdDE$HbFen461vClgf5wADPw/1A";
+    const DJANGO_BCRYPT_SHA256: &str = "bcrypt_sha256$$2b$04$zegJJJV6KpgCwRb43whv/.YkRRz3v/7RnowZYlr2HPKyWvuvz5jkq";
+    const DJANGO_BCRYPT: &str = "bcrypt$$2b$04$L2QmbRQkCyW.f7K7jigEyuGMc.mCJcQTFsy1nYHsAB.UQJLWXiEoC";
+
+    fn assert_upgrades(stored: &str) {
+        match verify_blocking(PASSWORD, stored).unwrap() {
+            Verification::MatchNeedsRehash(new) => {
+                assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
+                assert_eq!(verify_blocking(PASSWORD, &new).unwrap(), Verification::Match);
+            }
+            other => panic!("{stored}: expected an upgrade, got {other:?}"),
+        }
+        assert_eq!(verify_blocking("correct horse battery stapler", stored).unwrap(), Verification::Mismatch, "{stored}");
+        assert!(is_verifiable(stored), "{stored}");
+    }
+
+    #[test]
+    fn django_argon2_hashes_verify_and_ask_for_upgrade() {
+        assert_upgrades(DJANGO_ARGON2ID);
+        assert_upgrades(DJANGO_ARGON2ID_DEFAULT_COST);
+        assert_upgrades(DJANGO_ARGON2I_BEFORE_3_2);
+    }
+
+    #[test]
+    fn django_bcrypt_hashes_verify_and_ask_for_upgrade() {
+        assert_upgrades(DJANGO_BCRYPT_SHA256);
+        assert_upgrades(DJANGO_BCRYPT);
+        // bcrypt_sha256 hashes the hex digest, never the password itself.
+        assert_eq!(verify_blocking(PASSWORD, &DJANGO_BCRYPT.replace("bcrypt$", "bcrypt_sha256$")).unwrap(), Verification::Mismatch);
+    }
+
+    #[test]
+    fn only_formats_we_can_check_count_as_verifiable() {
+        assert!(is_verifiable(&hash_blocking("x").unwrap()));
+        assert!(is_verifiable("pbkdf2_sha1$1000$salt$AAAA"));
+        for stored in ["", "!abc", "md5$salt$abc", "sha1$salt$abc", "unsalted_md5$abc", "crypt$$abc", "$argon2id$broken"] {
+            assert!(!is_verifiable(stored), "{stored}");
         }
     }
 
