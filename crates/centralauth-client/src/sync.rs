@@ -1,0 +1,197 @@
+//! The layer that keeps a session in step with the provider: on each request of a signed-in
+//! user whose access token has expired, it refreshes the token, fetches `/user/` again and
+//! updates the session; when the provider refuses, the session ends. Concurrent requests of
+//! one session share one refresh in flight, so none of them logs the user out because another
+//! one rotated the refresh token first.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use tokio::sync::OnceCell;
+use tower::{Layer, Service};
+use tower_sessions::Session;
+
+use crate::CentralAuth;
+use crate::pages::{self, PROVIDER_UNAVAILABLE};
+use crate::principal::Principal;
+use crate::provider::StoredToken;
+use crate::session::{signed_in, store_sign_in};
+
+/// The signed-in user of this request, put into the request extensions by [`SyncLayer`].
+#[derive(Clone, Debug)]
+pub(crate) struct SignedIn(pub Principal);
+
+/// How a sync ended, shareable between the requests that waited for it.
+#[derive(Clone, Debug)]
+pub(crate) enum SyncOutcome {
+    Synced(StoredToken, Principal),
+    /// The provider refused the refresh or the user: the session ends.
+    Refused(String),
+    /// The provider could not be asked: the session stays, the request gets a 502.
+    Unavailable(String),
+    /// The application's hook failed.
+    HookFailed(String),
+}
+
+/// Refreshes in flight (and just finished), keyed by the refresh token they use. A finished
+/// one is kept briefly so that requests that read the old token a moment later get its result.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    entries: Mutex<HashMap<String, (Instant, Arc<OnceCell<SyncOutcome>>)>>,
+}
+
+const KEEP_FINISHED: Duration = Duration::from_secs(60);
+
+impl InFlight {
+    pub fn cell(&self, refresh_token: &str) -> Arc<OnceCell<SyncOutcome>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.retain(|_, (started, _)| started.elapsed() < KEEP_FINISHED);
+        entries.entry(refresh_token.to_string()).or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new()))).1.clone()
+    }
+}
+
+impl CentralAuth {
+    /// Refreshes once per refresh token, however many requests ask at the same moment.
+    pub(crate) async fn refresh_and_sync(&self, token: &StoredToken) -> SyncOutcome {
+        let Some(refresh_token) = token.refresh_token.clone() else {
+            return SyncOutcome::Refused("no refresh token".into());
+        };
+        let cell = self.in_flight().cell(&refresh_token);
+        cell.get_or_init(|| async {
+            let provider = self.provider();
+            let fresh = match provider.refresh(&refresh_token).await {
+                Ok(t) => t,
+                Err(e) if e.is_refusal() => return SyncOutcome::Refused(e.to_string()),
+                Err(e) => return SyncOutcome::Unavailable(e.to_string()),
+            };
+            let user = match provider.fetch_user(&fresh.access_token).await {
+                Ok(u) if u.is_active => u,
+                Ok(_) => return SyncOutcome::Refused("the membership is inactive".into()),
+                Err(e) if e.is_refusal() => return SyncOutcome::Refused(e.to_string()),
+                Err(e) => return SyncOutcome::Unavailable(e.to_string()),
+            };
+            match self.run_hook(&user).await {
+                Ok(()) => SyncOutcome::Synced(fresh, user),
+                Err(e) => SyncOutcome::HookFailed(e.to_string()),
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
+/// Installs the sync on every route it wraps. Needs tower-sessions' `SessionManagerLayer`
+/// outside it (added after it with `.layer(…)`).
+#[derive(Clone)]
+pub struct SyncLayer {
+    pub(crate) auth: CentralAuth,
+}
+
+impl<S> Layer<S> for SyncLayer {
+    type Service = SyncService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SyncService { auth: self.auth.clone(), inner }
+    }
+}
+
+/// The service of [`SyncLayer`].
+#[derive(Clone)]
+pub struct SyncService<S> {
+    auth: CentralAuth,
+    inner: S,
+}
+
+/// Where a browser goes to sign in again: the login route with this request as `next`.
+pub(crate) fn login_redirect(login_path: &str, request_target: &str) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", request_target).finish();
+    let mut response = Redirect::to(&format!("{login_path}?{query}")).into_response();
+    // 302 like the original client, so that any method is retried as GET.
+    *response.status_mut() = StatusCode::FOUND;
+    response
+}
+
+impl<S> Service<Request> for SyncService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The clone that was polled ready is the one that serves (tower's documented pattern).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            request.extensions_mut().insert(auth.clone());
+            let Some(session) = request.extensions().get::<Session>().cloned() else {
+                tracing::error!("centralauth: SessionManagerLayer is missing around SyncLayer");
+                return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            };
+            let headers = request.headers().clone();
+            let current = match signed_in(&session).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "centralauth: reading the session failed");
+                    return Ok(pages::error(&headers, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Session storage failed."));
+                }
+            };
+            if let Some((token, user)) = current {
+                let user = if token.is_expired() {
+                    match auth.refresh_and_sync(&token).await {
+                        SyncOutcome::Synced(fresh, user) => {
+                            if let Err(e) = store_sign_in(&session, &fresh, &user).await {
+                                tracing::error!(error = %e, "centralauth: storing the session failed");
+                                return Ok(pages::error(
+                                    &headers,
+                                    StatusCode::INTERNAL_SERVER_ERROR,
+                                    "server_error",
+                                    "Session storage failed.",
+                                ));
+                            }
+                            user
+                        }
+                        SyncOutcome::Refused(reason) => {
+                            tracing::info!(user = %user.username, %reason, "access withdrawn; session ended");
+                            if let Err(e) = session.flush().await {
+                                tracing::error!(error = %e, "centralauth: ending the session failed");
+                            }
+                            if pages::wants_html(&headers) {
+                                let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+                                return Ok(login_redirect(&auth.config().paths.login, &target));
+                            }
+                            return Ok(pages::error(&headers, StatusCode::UNAUTHORIZED, "unauthorized", "Please sign in again."));
+                        }
+                        SyncOutcome::Unavailable(reason) => {
+                            tracing::warn!(%reason, "centralauth: provider unavailable during refresh");
+                            return Ok(pages::error(&headers, StatusCode::BAD_GATEWAY, "provider_unavailable", PROVIDER_UNAVAILABLE));
+                        }
+                        SyncOutcome::HookFailed(reason) => {
+                            tracing::error!(%reason, "centralauth: the sync hook failed");
+                            return Ok(pages::error(&headers, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong."));
+                        }
+                    }
+                } else {
+                    user
+                };
+                request.extensions_mut().insert(SignedIn(user));
+            }
+            inner.call(request).await
+        })
+    }
+}
