@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod client_demo;
 mod concurrency;
 mod flows;
 mod storage;

@@ -329,3 +329,16 @@ pub fn hidden_input(html: &str, name: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
 }
+
+impl TestDatabase {
+    /// One integer from the test database (`SELECT COUNT(*) …`), whichever backend it is.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        if backend_is_postgres() {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+}
