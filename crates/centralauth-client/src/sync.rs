@@ -42,7 +42,9 @@ pub(crate) enum SyncOutcome {
 }
 
 /// Refreshes in flight (and just finished), keyed by the refresh token they use. A finished
-/// one is kept briefly so that requests that read the old token a moment later get its result.
+/// one is kept while its new access token is valid, so that requests that read the old token a
+/// moment later get its result; failures and expired results are never reused (a provider that
+/// does not rotate refresh tokens sends the same one again, and must be asked again).
 #[derive(Default)]
 pub(crate) struct InFlight {
     entries: Mutex<HashMap<String, (Instant, Arc<OnceCell<SyncOutcome>>)>>,
@@ -53,7 +55,14 @@ const KEEP_FINISHED: Duration = Duration::from_secs(60);
 impl InFlight {
     pub fn cell(&self, refresh_token: &str) -> Arc<OnceCell<SyncOutcome>> {
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.retain(|_, (started, _)| started.elapsed() < KEEP_FINISHED);
+        entries.retain(|_, (started, cell)| {
+            started.elapsed() < KEEP_FINISHED
+                && match cell.get() {
+                    None => true,
+                    Some(SyncOutcome::Synced(token, _)) => !token.is_expired(),
+                    Some(_) => false,
+                }
+        });
         entries.entry(refresh_token.to_string()).or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new()))).1.clone()
     }
 }

@@ -22,21 +22,27 @@ enum Answer {
     ServerError,
     Malformed,
     Slow,
+    /// An OAuth refusal (`invalid_grant`) at the token endpoint.
+    Refuse,
 }
 
 #[derive(Clone)]
 struct Script {
     token: Arc<Mutex<Answer>>,
     user: Arc<Mutex<Answer>>,
+    /// `expires_in` of issued tokens; 0 makes every request refresh.
+    expires_in: Arc<Mutex<i64>>,
 }
 
 async fn token(State(script): State<Script>) -> Response {
     let answer = *script.token.lock().unwrap();
     match answer {
         Answer::Good => {
-            Json(json!({"access_token": "at", "expires_in": 300, "token_type": "Bearer", "scope": "read write", "refresh_token": "rt"}))
+            let expires_in = *script.expires_in.lock().unwrap();
+            Json(json!({"access_token": "at", "expires_in": expires_in, "token_type": "Bearer", "scope": "read write", "refresh_token": "rt"}))
                 .into_response()
         }
+        Answer::Refuse => (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response(),
         Answer::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "<h1>Server Error (500)</h1>").into_response(),
         Answer::Malformed => (StatusCode::OK, "{\"access_token\": ").into_response(),
         Answer::Slow => {
@@ -56,6 +62,7 @@ async fn user(State(script): State<Script>) -> Response {
         }))
         .into_response(),
         Answer::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Answer::Refuse => StatusCode::FORBIDDEN.into_response(),
         Answer::Malformed => (StatusCode::OK, Json(json!({"username": 42}))).into_response(),
         Answer::Slow => {
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -87,7 +94,11 @@ struct Scene {
 }
 
 async fn scene() -> Scene {
-    let script = Script { token: Arc::new(Mutex::new(Answer::Good)), user: Arc::new(Mutex::new(Answer::Good)) };
+    let script = Script {
+        token: Arc::new(Mutex::new(Answer::Good)),
+        user: Arc::new(Mutex::new(Answer::Good)),
+        expires_in: Arc::new(Mutex::new(300)),
+    };
     let provider = Router::new()
         .route("/provider/o/token/", post(token))
         .route("/provider/user/", get(user))
@@ -222,4 +233,39 @@ async fn registering_permissions_reports_counters_refused_credentials_and_an_unr
     let unreachable = CentralAuthConfig::new("http://127.0.0.1:9/provider", "c", ClientSecret::new("s"), "http://a.test").unwrap();
     let err = CentralAuth::new(unreachable).unwrap().register_permissions(&set).await.unwrap_err();
     assert!(matches!(err, RegisterError::Provider(ProviderError::Unreachable(_))), "{err}");
+}
+
+#[tokio::test]
+async fn sign_in_starts_a_new_session_id() {
+    let s = scene().await;
+    let before = s.browser.get(format!("{}/centralauth/login/?next=/", s.app)).send().await.unwrap();
+    let before_cookie = before.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let (state, _) = s.start_login("/").await;
+    let after = s.callback(&format!("code=c&state={state}")).await;
+    let after_cookie = after.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(before_cookie, after_cookie, "the session id changes at sign-in");
+}
+
+#[tokio::test]
+async fn during_a_session_an_unavailable_provider_is_a_502_that_keeps_the_session_and_a_refusal_ends_it() {
+    let s = scene().await;
+    *s.script.expires_in.lock().unwrap() = 0;
+    let (state, _) = s.start_login("/").await;
+    assert_eq!(s.callback(&format!("code=c&state={state}")).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.me().await, StatusCode::OK, "each request refreshes, and the refresh works");
+    for failure in [Answer::ServerError, Answer::Malformed, Answer::Slow] {
+        *s.script.token.lock().unwrap() = failure;
+        assert_eq!(s.me().await, StatusCode::BAD_GATEWAY);
+        *s.script.token.lock().unwrap() = Answer::Good;
+        assert_eq!(s.me().await, StatusCode::OK, "the session survived the outage");
+    }
+    *s.script.user.lock().unwrap() = Answer::ServerError;
+    assert_eq!(s.me().await, StatusCode::BAD_GATEWAY);
+    *s.script.user.lock().unwrap() = Answer::Good;
+    *s.script.token.lock().unwrap() = Answer::Refuse;
+    assert_eq!(s.me().await, StatusCode::UNAUTHORIZED);
+    *s.script.token.lock().unwrap() = Answer::Good;
+    assert_eq!(s.me().await, StatusCode::UNAUTHORIZED, "a refusal ended the session for good");
+    let page = s.browser.get(format!("{}/api/me", s.app)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::FOUND, "a browser is sent to sign in");
 }

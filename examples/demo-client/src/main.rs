@@ -12,10 +12,14 @@ fn env(name: &str) -> Result<String, String> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let command = std::env::args().nth(1);
     let listener = match command.as_deref() {
-        None | Some("serve") => Some(tokio::net::TcpListener::bind(std::env::var("DEMO_LISTEN").as_deref().unwrap_or("127.0.0.1:9000")).await?),
+        None | Some("serve") => {
+            Some(tokio::net::TcpListener::bind(std::env::var("DEMO_LISTEN").as_deref().unwrap_or("127.0.0.1:9000")).await?)
+        }
         Some("register-permissions") => None,
         Some(other) => return Err(format!("unknown command {other:?}; use serve or register-permissions").into()),
     };
