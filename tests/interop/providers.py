@@ -165,10 +165,11 @@ class DjangoProvider(Provider):
     login_page_path = "/admin/login/"
 
     @classmethod
-    def start(cls, workdir, template_db=None, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME):
+    def start(cls, workdir, template_db=None, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME, workers=1, threads=4):
         """Serve workdir/provider.sqlite3: a copy of the migrated `template_db`, or without one the
         database already there (migrated first if missing). DOT's access-token lifetime is one
-        global setting, so it is fixed here, for the whole server."""
+        global setting, so it is fixed here, for the whole server. `workers` and `threads` are
+        gunicorn's (bench/run serves it with 2 sync workers)."""
         db = os.path.join(workdir, "provider.sqlite3")
         if template_db:
             shutil.copyfile(template_db, db)
@@ -183,6 +184,8 @@ class DjangoProvider(Provider):
             "provider_site.wsgi:application",
             env,
             os.path.join(workdir, "provider.log"),
+            workers=workers,
+            threads=threads,
         )
         return cls(server, base_url, access_token_lifetime, env)
 
@@ -229,10 +232,11 @@ class OursProvider(Provider):
         self.binary = binary
 
     @classmethod
-    def start(cls, binary, workdir, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME):
+    def start(cls, binary, workdir, access_token_lifetime=DEFAULT_ACCESS_TOKEN_LIFETIME, database_url=None):
+        """Serve `database_url`, by default a SQLite file in `workdir`."""
         # Only the settings given here: none of the caller's CENTRALAUTH_* variables.
         env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRALAUTH_")}
-        env["CENTRALAUTH_DATABASE_URL"] = "sqlite://{}?mode=rwc".format(
+        env["CENTRALAUTH_DATABASE_URL"] = database_url or "sqlite://{}?mode=rwc".format(
             os.path.join(workdir, "centralauth.db")
         )
         server = ServerProcess(

@@ -105,15 +105,16 @@ class ServerProcess:
         self._log.close()
 
 
-def start_gunicorn(name, project_dir, wsgi_app, env, log_path):
-    """Serve a Django project with gunicorn on a free port of 127.0.0.1; return (server, base_url)."""
+def start_gunicorn(name, project_dir, wsgi_app, env, log_path, workers=1, threads=4):
+    """Serve a Django project with gunicorn on a free port of 127.0.0.1; return (server, base_url).
+    `threads=1` gives gunicorn's default sync workers (bench/run: 2 of them, as deployed)."""
     server = ServerProcess(
         name,
         [
             os.path.join(VENV_BIN, "gunicorn"),
             "--bind", "127.0.0.1:0",
-            "--workers", "1",
-            "--threads", "4",
+            "--workers", str(workers),
+            "--threads", str(threads),
             "--no-control-socket",
             "--error-logfile", "-",
             wsgi_app,
