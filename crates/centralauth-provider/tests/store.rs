@@ -1,0 +1,166 @@
+//! Store conformance: the rules the store itself guarantees, run in-process against SQLite, and
+//! against PostgreSQL with `CENTRALAUTH_TEST_BACKEND=postgres`.
+
+use centralauth_provider::domain::application::{ClientId, NewApplication, PkcePolicy, TokenLifetimes};
+use centralauth_provider::domain::audit::Actor;
+use centralauth_provider::domain::membership::{MembershipFlags, MembershipSpec};
+use centralauth_provider::domain::permission::{Declared, PermissionKey};
+use centralauth_provider::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
+use centralauth_provider::domain::scope::Scope;
+use centralauth_provider::domain::secret::Secret;
+use centralauth_provider::domain::user::{Email, NewUser, Role, Username};
+use centralauth_provider::store::{self, CodeGrant, NewAuthorizationCode, NewTokenPair, Store, StoreError};
+use std::sync::Arc;
+
+/// A migrated store on a fresh database, and what keeps that database alive.
+struct Fixture {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn fixture() -> Fixture {
+    if std::env::var("CENTRALAUTH_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let admin = std::env::var("CENTRALAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("centralauth_store_{}", Secret::generate().expose()[..12].to_lowercase().replace(['-', '_'], "x"));
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        let store = store::connect(url.as_str()).await.unwrap();
+        store.migrate().await.unwrap();
+        Fixture { store, _dir: None, postgres: Some((admin, name)) }
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::connect(&format!("sqlite://{}/store.db", dir.path().display())).await.unwrap();
+        store.migrate().await.unwrap();
+        Fixture { store, _dir: Some(dir), postgres: None }
+    }
+}
+
+fn actor() -> Actor {
+    Actor::Cli("test".into())
+}
+
+async fn application(store: &dyn Store, client_id: &str) -> centralauth_provider::domain::application::Application {
+    let app = NewApplication {
+        name: client_id.into(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        client_secret_digest: Secret::generate().digest(),
+        redirect_uris: vec![RedirectUri::parse("https://app.example/cb/").unwrap()],
+        redirect_uri_match: RedirectUriMatch::Exact,
+        pkce: PkcePolicy::Optional,
+        lifetimes: TokenLifetimes::default(),
+    };
+    store.insert_application(&app, &actor()).await.unwrap()
+}
+
+async fn user(store: &dyn Store, name: &str) -> centralauth_provider::domain::user::User {
+    let user = NewUser {
+        username: Username::parse(name).unwrap(),
+        email: Email::parse("").unwrap(),
+        first_name: String::new(),
+        last_name: String::new(),
+        role: Role::User,
+        password_hash: None,
+    };
+    store.insert_user(&user, &actor()).await.unwrap()
+}
+
+fn declared(label: &str, code: &str) -> Declared {
+    Declared { key: PermissionKey::new(label, code).unwrap(), name: code.into() }
+}
+
+#[tokio::test]
+async fn a_membership_cannot_hold_a_permission_or_group_of_another_application() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (one, two) = (application(store, "one").await, application(store, "two").await);
+    store.sync_permissions(two.id, vec![declared("a", "foreign")], 1, &actor()).await.unwrap();
+    let foreign = store.list_permissions(two.id).await.unwrap()[0].id;
+    let foreign_group = store.insert_group(two.id, "g", &[foreign], &actor()).await.unwrap().id;
+    let alice = user(store, "alice").await;
+    let flags = MembershipFlags { is_superuser: false, is_staff: false, is_active: true };
+    let forged = MembershipSpec { application_id: one.id, user_id: alice.id, flags, groups: vec![], permissions: vec![foreign] };
+    assert!(matches!(store.insert_membership(&forged, &actor()).await, Err(StoreError::Invalid(_))));
+    let forged = MembershipSpec { application_id: one.id, user_id: alice.id, flags, groups: vec![foreign_group], permissions: vec![] };
+    assert!(matches!(store.insert_membership(&forged, &actor()).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.insert_group(one.id, "g", &[foreign], &actor()).await, Err(StoreError::Invalid(_))));
+    assert!(store.find_membership(one.id, alice.id).await.unwrap().is_none(), "nothing was written");
+    assert!(store.list_groups(one.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn names_are_unique_where_the_domain_says_so() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let one = application(store, "one").await;
+    user(store, "Alice").await;
+    let again = NewUser {
+        username: Username::parse("alice").unwrap(),
+        email: Email::default(),
+        first_name: String::new(),
+        last_name: String::new(),
+        role: Role::User,
+        password_hash: None,
+    };
+    assert!(matches!(store.insert_user(&again, &actor()).await, Err(StoreError::Conflict(_))));
+    store.insert_group(one.id, "editors", &[], &actor()).await.unwrap();
+    assert!(matches!(store.insert_group(one.id, "editors", &[], &actor()).await, Err(StoreError::Conflict(_))));
+    let two = application(store, "two").await;
+    store.insert_group(two.id, "editors", &[], &actor()).await.expect("the same name in another application");
+}
+
+#[tokio::test]
+async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let app = application(store, "one").await;
+    let alice = user(store, "alice").await;
+    let now = centralauth_provider::domain::clock::now();
+    let code = |expires_at| NewAuthorizationCode {
+        digest: Secret::generate().digest(),
+        grant: CodeGrant {
+            application_id: app.id,
+            user_id: alice.id,
+            redirect_uri: String::new(),
+            scope: Scope::from_stored("read write"),
+            code_challenge: None,
+            expires_at,
+        },
+        auth_time: now,
+    };
+    // Used codes are remembered for a day to recognise replays; these are older than that.
+    for _ in 0..5 {
+        store.insert_authorization_code(&code(now - 2 * 24 * 3600)).await.unwrap();
+    }
+    let live = code(now + 60);
+    store.insert_authorization_code(&live).await.unwrap();
+    let tokens = NewTokenPair { access: Secret::generate().digest(), access_expires_at: now + 300, refresh: Secret::generate().digest(), refresh_expires_at: now + 3600 };
+    let accept = |_: &CodeGrant| Ok(());
+    store.exchange_authorization_code(&live.digest, app.id, now, &accept, &tokens).await.unwrap();
+    for s in 0..3 {
+        let id = Secret::generate().digest();
+        store.insert_session(&id, alice.id, now - 100, now - 1 - s).await.unwrap();
+    }
+    assert_eq!(store.purge_expired(now, 2).await.unwrap(), 4, "two codes and two sessions: at most the batch of each kind");
+    assert_eq!(store.purge_expired(now, 100).await.unwrap(), 4, "the rest of them");
+    assert_eq!(store.purge_expired(now, 100).await.unwrap(), 0);
+    assert!(store.find_active_access_token(&tokens.access, now).await.unwrap().is_some(), "live tokens stay");
+}
