@@ -3,6 +3,7 @@
 
 mod app;
 mod group;
+mod import_django;
 mod member;
 mod serve;
 mod user;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Users' memberships in applications: flags, groups and direct permissions.
     #[command(subcommand)]
     Member(member::MemberCommand),
+    /// Carry a django-centralauth provider over from its database: users (with their
+    /// passwords), applications (with their credentials), permissions, groups, memberships.
+    ImportDjango(import_django::ImportDjangoArgs),
     /// Show the newest audit log entries.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -67,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => app::run(open(&cli.database_url).await?.as_ref(), cmd).await,
         Command::Group(cmd) => group::run(open(&cli.database_url).await?.as_ref(), cmd).await,
         Command::Member(cmd) => member::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::ImportDjango(args) => import_django::run(&cli.database_url, args).await,
         Command::Audit { limit } => {
             let store = open(&cli.database_url).await?;
             for entry in store.recent_audit(limit).await? {

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod application;
 pub mod audit;
 pub mod clock;
+pub mod django_import;
 pub mod grants;
 pub mod login;
 pub mod membership;

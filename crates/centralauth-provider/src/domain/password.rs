@@ -190,7 +190,8 @@ mod tests {
     // one is what Django before 3.2 wrote: "argon2" + argon2-cffi's hash_secret(type=Type.I,
     // time_cost=2, memory_cost=512, parallelism=2, hash_len=16).
     const PASSWORD: &str = "correct horse battery staple";
-    const DJANGO_ARGON2ID: &str = "argon2$argon2id$v=19$m=1024,t=2,p=1$Ukc0QXFPSG1tVld2RDFJNmZwem5HMw$x9Lt3qtuO6+F3LPb6bFqr2yG1IuweaZY2rRQzdzfC/E";
+    const DJANGO_ARGON2ID: &str =
+        "argon2$argon2id$v=19$m=1024,t=2,p=1$Ukc0QXFPSG1tVld2RDFJNmZwem5HMw$x9Lt3qtuO6+F3LPb6bFqr2yG1IuweaZY2rRQzdzfC/E";
     const DJANGO_ARGON2ID_DEFAULT_COST: &str =
         "argon2$argon2id$v=19$m=102400,t=2,p=8$R0lna21aN3lqTjVmQ2hXV0RUbjI1RQ$Vx9HiS65/HtHg88d2XdyQY3CjUQknmNjoZnixn/rGhw";
     const DJANGO_ARGON2I_BEFORE_3_2: &str = "argon2$argon2i$v=19$m=512,t=2,p=2$b2xkRGphbmdvU2FsdDE$HbFen461vClgf5wADPw/1A";

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::domain::application::{Application, ApplicationId, NewApplication};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
+use crate::domain::django_import::{DjangoExport, ImportReport, ImportSettings, Progress};
 use crate::domain::membership::{Group, Membership, MembershipFlags, MembershipSpec};
 use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts};
 use crate::domain::scope::Scope;
@@ -275,6 +276,21 @@ pub trait MaintenanceStore {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+#[async_trait]
+pub trait ImportStore {
+    /// Merges a django-centralauth installation into this database in one transaction: loads
+    /// what is here, lets [`crate::domain::django_import::plan`] decide, and, unless the
+    /// settings ask for a dry run, writes the plan with its import records and audit entries.
+    /// A failure leaves nothing written.
+    async fn import_django(
+        &self,
+        export: &DjangoExport,
+        settings: &ImportSettings,
+        actor: &Actor,
+        progress: &dyn Progress,
+    ) -> StoreResult<ImportReport>;
+}
+
 /// Everything the provider stores.
 pub trait Store:
     UserStore
@@ -287,6 +303,7 @@ pub trait Store:
     + LoginThrottleStore
     + AuditStore
     + MaintenanceStore
+    + ImportStore
     + Send
     + Sync
 {
@@ -303,6 +320,7 @@ impl<T> Store for T where
         + LoginThrottleStore
         + AuditStore
         + MaintenanceStore
+        + ImportStore
         + Send
         + Sync
 {

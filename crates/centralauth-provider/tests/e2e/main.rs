@@ -7,4 +7,5 @@ mod bad_input;
 mod client_demo;
 mod concurrency;
 mod flows;
+mod import_django;
 mod storage;

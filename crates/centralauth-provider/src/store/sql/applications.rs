@@ -14,7 +14,7 @@ use crate::store::errors::conflict_or_other;
 use crate::store::{ApplicationStore, StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
-struct ApplicationRow {
+pub(super) struct ApplicationRow {
     id: i64,
     name: String,
     client_id: String,

@@ -7,6 +7,7 @@
 mod applications;
 mod audit;
 mod grants;
+mod import;
 mod maintenance;
 mod memberships;
 mod permissions;
@@ -22,6 +23,10 @@ use crate::store::StoreResult;
 
 /// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
+
+/// Bound parameters per statement of the bulk writes: below SQLite's 32,766 (and PostgreSQL's
+/// 65,535); a statement then carries this divided by its columns in rows.
+const MAX_BIND_PARAMETERS: usize = 30_000;
 
 pub struct SqlStore {
     pool: Pool<Db>,
@@ -52,6 +57,27 @@ async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry) -> S
     .bind(entry.after.as_ref().map(|v| v.to_string()))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Writes many audit entries with multi-row statements (the import's).
+async fn write_audit_entries(tx: &mut Transaction<'static, Db>, entries: &[AuditEntry]) -> StoreResult<()> {
+    let at = clock::now();
+    for chunk in entries.chunks(MAX_BIND_PARAMETERS / 8) {
+        let mut qb: QueryBuilder<Db> =
+            QueryBuilder::new("INSERT INTO audit_events (at, actor, action, application_id, user_id, target, before_state, after_state) ");
+        qb.push_values(chunk, |mut row, entry| {
+            row.push_bind(at)
+                .push_bind(&entry.actor)
+                .push_bind(entry.action)
+                .push_bind(entry.application_id)
+                .push_bind(entry.user_id)
+                .push_bind(&entry.target)
+                .push_bind(entry.before.as_ref().map(|v| v.to_string()))
+                .push_bind(entry.after.as_ref().map(|v| v.to_string()));
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

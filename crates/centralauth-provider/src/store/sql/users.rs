@@ -10,7 +10,7 @@ use crate::store::errors::conflict_or_other;
 use crate::store::{StoreError, StoreResult, UserQuery, UserStore};
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     username: String,
     email: String,
