@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::str::FromStr;
 
-use sqlx::Connection;
+use sqlx::{ConnectOptions, Connection};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use super::{SourceError, missing_tables, redacted};
@@ -22,7 +22,8 @@ fn epoch(column: &str) -> String {
 pub async fn read(url: &str, tokens: TokenImport, progress: &dyn Progress) -> Result<DjangoExport, SourceError> {
     let shown = redacted(url);
     let unreadable = |e: sqlx::Error| SourceError::Unreadable { url: shown.clone(), cause: e.to_string() };
-    let options = PgConnectOptions::from_str(url).map_err(unreadable)?;
+    // Reading a whole installation takes seconds per table by design: no slow-statement warnings.
+    let options = PgConnectOptions::from_str(url).map_err(unreadable)?.disable_statement_logging();
     let mut conn = PgConnection::connect_with(&options).await.map_err(unreadable)?;
     let mut tx = conn.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(unreadable)?;
     let tables: Vec<(String,)> =

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::str::FromStr;
 
-use sqlx::Connection;
+use sqlx::{ConnectOptions, Connection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use super::{SourceError, missing_tables, redacted};
@@ -26,7 +26,9 @@ pub async fn read(url: &str, tokens: TokenImport, progress: &dyn Progress) -> Re
     if !options.get_filename().is_file() {
         return Err(SourceError::NoSuchFile(shown));
     }
-    let mut conn = SqliteConnection::connect_with(&options.read_only(true).create_if_missing(false)).await.map_err(unreadable)?;
+    // Reading a whole installation takes seconds per table by design: no slow-statement warnings.
+    let options = options.read_only(true).create_if_missing(false).disable_statement_logging();
+    let mut conn = SqliteConnection::connect_with(&options).await.map_err(unreadable)?;
     // A deferred transaction: its first read fixes the snapshot the whole export comes from.
     let mut tx = conn.begin().await.map_err(unreadable)?;
     let tables: Vec<(String,)> =
