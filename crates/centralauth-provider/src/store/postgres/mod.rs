@@ -20,7 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     let options = PgConnectOptions::from_str(url)?;
     let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
-    Ok(SqlStore::new(pool))
+    Ok(SqlStore::new(pool.clone(), pool))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {

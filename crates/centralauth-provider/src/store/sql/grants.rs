@@ -120,7 +120,7 @@ impl GrantStore for SqlStore {
         .bind(&code.grant.code_challenge)
         .bind(code.auth_time)
         .bind(code.grant.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -14,7 +14,7 @@ const LOGIN_FAILURE_MEMORY_SECONDS: i64 = 3600;
 #[async_trait]
 impl MaintenanceStore for SqlStore {
     async fn migrate(&self) -> StoreResult<()> {
-        migrator().run(&self.pool).await?;
+        migrator().run(&self.writer).await?;
         Ok(())
     }
 
@@ -44,7 +44,7 @@ impl MaintenanceStore for SqlStore {
         ];
         let mut purged = 0;
         for (sql, cutoff) in statements {
-            purged += sqlx::query(sql).bind(cutoff).bind(batch).execute(&self.pool).await?.rows_affected();
+            purged += sqlx::query(sql).bind(cutoff).bind(batch).execute(&self.writer).await?.rows_affected();
         }
         Ok(purged)
     }

@@ -29,16 +29,22 @@ const CHUNK: usize = 500;
 const MAX_BIND_PARAMETERS: usize = 30_000;
 
 pub struct SqlStore {
+    /// Reads.
     pool: Pool<Db>,
+    /// Writes: every transaction and every statement that changes rows. The including module
+    /// decides: one connection for SQLite, so that writers queue here, in order, instead of
+    /// polling in SQLite's busy handler (which sleeps up to 100 ms per try); the same pool as
+    /// `pool` for PostgreSQL, whose row locks let writers run side by side.
+    writer: Pool<Db>,
 }
 
 impl SqlStore {
-    pub fn new(pool: Pool<Db>) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool<Db>, writer: Pool<Db>) -> Self {
+        Self { pool, writer }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
-        Ok(begin_write(&self.pool).await?)
+        Ok(begin_write(&self.writer).await?)
     }
 }
 

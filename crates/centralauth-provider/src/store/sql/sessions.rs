@@ -17,7 +17,7 @@ impl SessionStore for SqlStore {
             .bind(user.0)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -36,7 +36,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_digest = $1").bind(&id.0).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE id_digest = $1").bind(&id.0).execute(&self.writer).await?;
         Ok(())
     }
 }
@@ -66,7 +66,7 @@ impl LoginThrottleStore for SqlStore {
     }
 
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1").bind(key).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1").bind(key).execute(&self.writer).await?;
         Ok(())
     }
 }

@@ -176,7 +176,7 @@ impl UserStore for SqlStore {
             .bind(now)
             .bind(rehashed_password)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

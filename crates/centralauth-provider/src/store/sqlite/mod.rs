@@ -1,6 +1,7 @@
-//! SQLite: the embedded default. WAL mode, a busy timeout, and write transactions that take the
-//! write lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing with
-//! SQLITE_BUSY on a lock upgrade.
+//! SQLite: the embedded default. WAL mode, a busy timeout, one connection for all writes (they
+//! queue in the pool, not in SQLite's busy handler), and write transactions that take the write
+//! lock up front (`BEGIN IMMEDIATE`), so that a writer of another process (the CLI) waits instead
+//! of failing with SQLITE_BUSY on a lock upgrade.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,8 +27,15 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-    Ok(SqlStore::new(pool))
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        // Every connection to an in-memory database would open a database of its own.
+        return Ok(SqlStore::new(pool.clone(), pool));
+    }
+    // SQLite has one writer at a time: a second connection that wants to write waits in the
+    // busy handler, which sleeps with backoff. One connection for all writes queues them here.
+    let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    Ok(SqlStore::new(pool, writer))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
