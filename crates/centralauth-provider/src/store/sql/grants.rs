@@ -209,7 +209,8 @@ impl GrantStore for SqlStore {
         let rotated: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
             "UPDATE refresh_tokens SET rotated_at = $1 \
              WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
-               AND family_id IN (SELECT id FROM token_families WHERE application_id = $3 AND revoked_at IS NULL) \
+               AND EXISTS (SELECT 1 FROM token_families f \
+                           WHERE f.id = refresh_tokens.family_id AND f.application_id = $3 AND f.revoked_at IS NULL) \
              RETURNING family_id, scope, access_token_digest",
         )
         .bind(now)
@@ -307,7 +308,7 @@ impl GrantStore for SqlStore {
         let mut tx = self.write().await?;
         let access = sqlx::query(
             "UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL \
-             AND family_id IN (SELECT id FROM token_families WHERE application_id = $3)",
+             AND EXISTS (SELECT 1 FROM token_families f WHERE f.id = access_tokens.family_id AND f.application_id = $3)",
         )
         .bind(now)
         .bind(&token.0)
