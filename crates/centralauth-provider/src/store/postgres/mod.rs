@@ -19,7 +19,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 
 pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     let options = PgConnectOptions::from_str(url)?;
-    let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+    // No `SELECT 1` round trip before each use: a connection the server closed fails its next
+    // statement instead, and is then discarded by the pool; idle connections are retired after
+    // 10 minutes (sqlx's default), before a typical server or proxy would drop them.
+    let pool = PgPoolOptions::new().max_connections(16).test_before_acquire(false).connect_with(options).await?;
     Ok(SqlStore::new(pool.clone(), pool))
 }
 

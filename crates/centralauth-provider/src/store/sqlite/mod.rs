@@ -27,14 +27,16 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+    // No ping before each use: an embedded database does not drop connections, and every
+    // ping is a round trip to the connection's worker thread.
+    let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
     if url.contains(":memory:") || url.contains("mode=memory") {
         // Every connection to an in-memory database would open a database of its own.
         return Ok(SqlStore::new(pool.clone(), pool));
     }
     // SQLite has one writer at a time: a second connection that wants to write waits in the
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
-    let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await?;
     Ok(SqlStore::new(pool, writer))
 }
 
