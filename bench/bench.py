@@ -73,6 +73,8 @@ class Load:
     socket_errors: int
     rss_mib: float
     bodies_used_up: bool = False
+    cpu_us: float = None  # the server's CPU time (user + system, all its processes) per request
+    switches: float = None  # the server's context switches (all threads) per request
 
     @property
     def errors(self):
@@ -160,6 +162,31 @@ def peak_rss_mib(pid):
     return total_kib / 1024
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of `pid`'s process tree so far (threads included)."""
+    ticks = 0
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open("/proc/{}/stat".format(p)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches of every thread of `pid`'s process tree so far."""
+    total = 0
+    for p in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for task in os.listdir("/proc/{}/task".format(p)):
+                with contextlib.suppress(OSError):
+                    with open("/proc/{}/task/{}/status".format(p, task)) as f:
+                        for line in f:
+                            if "ctxt_switches:" in line:
+                                total += int(line.split()[1])
+    return total
+
+
 def wrk(settings, url, pid, method="GET", auth=None, body=None, bodies=None, duration=None):
     """One wrk run against `url`; peak RSS of `pid`'s tree during it."""
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
@@ -178,7 +205,9 @@ def wrk(settings, url, pid, method="GET", auth=None, body=None, bodies=None, dur
         cmd = ["wrk", "-t{}".format(settings.threads), "-c{}".format(settings.connections),
                "-d{}s".format(duration), "-s", LUA, url]
         reset_peak_rss(pid)
+        cpu_before, switches_before = cpu_seconds(pid), context_switches(pid)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 120)
+        cpu, switches = cpu_seconds(pid) - cpu_before, context_switches(pid) - switches_before
         rss = peak_rss_mib(pid)
         if done.returncode != 0 or not os.path.exists(report):
             raise RuntimeError("wrk failed: {}\n{}{}".format(" ".join(cmd), done.stdout, done.stderr))
@@ -194,6 +223,8 @@ def wrk(settings, url, pid, method="GET", auth=None, body=None, bodies=None, dur
         socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
         rss_mib=rss,
         bodies_used_up=r["bodies_used_up"] > 0,
+        cpu_us=cpu * 1e6 / max(r["requests"], 1),
+        switches=switches / max(r["requests"], 1),
     )
 
 
@@ -556,9 +587,9 @@ def ratio(a, b, digits=1):
 
 def load_cells(load):
     if load is None:
-        return ["—"] * 5
+        return ["—"] * 6
     errors = "{}".format(load.errors) if not load.bodies_used_up else "{} (secrets ran out)".format(load.errors)
-    return [fmt(load.rps), fmt(load.p50_ms, 2), fmt(load.p99_ms, 2), errors, fmt(load.rss_mib, 1)]
+    return [fmt(load.rps), fmt(load.p50_ms, 2), fmt(load.p99_ms, 2), errors, fmt(load.cpu_us), fmt(load.rss_mib, 1)]
 
 
 def report(run_info, bare, original, ours, scale):
@@ -569,19 +600,21 @@ def report(run_info, bare, original, ours, scale):
               "- ours: `{}` (git {}), release build, default settings".format(run_info["binary"], run_info["git"]),
               "- original: django-centralauth 2.0.0, django-oauth-toolkit 1.5.0, Django 3.2, `gunicorn --workers 2` "
               "(sync workers), SQLite",
+              "- CPU µs/req = the server's user + system CPU time (all its processes and threads) over the run, "
+              "divided by the requests answered: the cost per request, less sensitive than req/s to what else runs",
               "- errors = non-2xx answers + socket errors; RSS = peak (VmHWM) during the scenario, summed over the "
               "server's processes (gunicorn: master + workers), reset before each scenario",
               ""]
     if bare:
         lines += ["## The machine's limit: bare axum, static 200", "",
-                  "| server | req/s | p50 ms | p99 ms | errors | peak RSS MiB |", "| --- | ---: | ---: | ---: | ---: | ---: |",
+                  "| server | req/s | p50 ms | p99 ms | errors | CPU µs/req | peak RSS MiB |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
                   "| bare axum | " + " | ".join(load_cells(bare)) + " |", ""]
     for backend, side in ours.items():
         lines += ["## Ours on {} vs the original (SQLite)".format(backend), "",
-                  "| endpoint | ours req/s | ours p50 ms | ours p99 ms | ours errors | ours peak RSS MiB | "
-                  "original req/s | original p50 ms | original p99 ms | original errors | original peak RSS MiB | "
-                  "ours/original req/s | RSS ours/original |",
-                  "| --- | " + " | ".join(["---:"] * 12) + " |"]
+                  "| endpoint | ours req/s | ours p50 ms | ours p99 ms | ours errors | ours CPU µs/req | ours peak RSS MiB | "
+                  "original req/s | original p50 ms | original p99 ms | original errors | original CPU µs/req | "
+                  "original peak RSS MiB | ours/original req/s | RSS ours/original |",
+                  "| --- | " + " | ".join(["---:"] * 14) + " |"]
         for s in WIRE_SCENARIOS:
             o, t = side.loads.get(s), original.loads.get(s) if original else None
             if o is None and t is None:
@@ -623,23 +656,23 @@ def report(run_info, bare, original, ours, scale):
         small = ours.get(backend)
         lines += ["## Scale, ours on {}: {}".format(backend, big.name), "",
                   "| endpoint | small req/s | scale req/s | small p50 ms | scale p50 ms | small p99 ms | scale p99 ms | "
-                  "scale errors | small/scale cost per request |",
-                  "| --- | " + " | ".join(["---:"] * 8) + " |"]
+                  "scale errors | small CPU µs/req | scale CPU µs/req | small/scale req/s |",
+                  "| --- | " + " | ".join(["---:"] * 10) + " |"]
         for s in WIRE_SCENARIOS:
             a, b = small.loads.get(s) if small else None, big.loads.get(s)
             if b is None:
                 continue
-            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 SCENARIO_TITLES[s], fmt(a and a.rps), fmt(b.rps), fmt(a and a.p50_ms, 2), fmt(b.p50_ms, 2),
-                fmt(a and a.p99_ms, 2), fmt(b.p99_ms, 2), b.errors, ratio(a and a.rps, b.rps, 2)))
+                fmt(a and a.p99_ms, 2), fmt(b.p99_ms, 2), b.errors, fmt(a and a.cpu_us), fmt(b.cpu_us), ratio(a and a.rps, b.rps, 2)))
         if big.login:
-            lines.append("| browser login p50 ms | | | {} | {} | | | {} | {} |".format(
+            lines.append("| browser login p50 ms | | | {} | {} | | | {} | | | {} |".format(
                 fmt(small.login.p50_ms, 1) if small and small.login else "—", fmt(big.login.p50_ms, 1), big.login.errors,
                 ratio(big.login.p50_ms, small.login.p50_ms if small and small.login else None, 2)))
         small_syncs = {(x.size, x.step): x for x in (small.syncs if small else [])}
         for x in big.syncs:
             a = small_syncs.get((x.size, x.step))
-            lines.append("| /perms/ {:,} {} (s) | | | {} | {:.3f} | | | {} | {} |".format(
+            lines.append("| /perms/ {:,} {} (s) | | | {} | {:.3f} | | | {} | | | {} |".format(
                 x.size, x.step, "{:.3f}".format(a.seconds) if a else "—", x.seconds, "0" if x.status == "200" else x.status,
                 ratio(x.seconds, a.seconds if a else None, 2)))
         lines += ["", "(last column: scale time or cost over the small seed's; 1.00× = no growth)", ""]
@@ -736,21 +769,20 @@ def run_bare(settings, binary, workdir, log):
         server.stop()
 
 
-def run_original(settings, workdir, log):
+def run_original(settings, workdir, log, into):
     log("original: starting gunicorn")
     os.makedirs(workdir)
     provider = DjangoProvider.start(workdir, workers=2, threads=1)
     try:
         target = OriginalTarget("original", provider, provider.server.process.pid)
         target.seed(settings.perms_sizes)
-        side = Side("original (SQLite)")
+        side = into["original"] = Side("original (SQLite)")
         measure(target, settings, side, log)
-        return side
     finally:
         provider.stop()
 
 
-def run_ours(settings, binary, workdir, backend, scale, log):
+def run_ours(settings, binary, workdir, backend, scale, log, into):
     os.makedirs(workdir)
     if backend == "sqlite":
         db = SqliteDb(os.path.join(workdir, "centralauth.db"))
@@ -763,7 +795,7 @@ def run_ours(settings, binary, workdir, backend, scale, log):
         try:
             target = OursTarget(name, provider, provider.server.process.pid, db)
             target.seed(settings.perms_sizes)
-            side = Side(name)
+            side = into[backend] = Side(name)
             if scale:
                 log("{}: seeding 1,000,000 users, 1,000 applications × 100 permissions, 100,000 memberships".format(name))
                 started = time.perf_counter()
@@ -774,7 +806,6 @@ def run_ours(settings, binary, workdir, backend, scale, log):
                 (n_perms,), = db.query("SELECT COUNT(*) FROM permissions")
                 side.notes.append("rows: {} users, {} permissions, {} memberships".format(n_users, n_perms, n_members))
             measure(target, settings, side, log)
-            return side
         finally:
             provider.stop()
     finally:
@@ -813,22 +844,23 @@ def main(argv=None):
         "binary": os.path.relpath(args.binary, REPO),
         "git": git_describe(),
     }
-    bare, original, ours, scale = None, None, {}, {}
+    bare, theirs, ours, scale = None, {}, {}, {}
     failed = False
     try:
         if args.bare_axum:
             bare = run_bare(settings, args.bare_axum, workdir, log)
         if not args.no_original:
-            original = run_original(settings, os.path.join(workdir, "original"), log)
+            run_original(settings, os.path.join(workdir, "original"), log, theirs)
         for backend in backends:
-            ours[backend] = run_ours(settings, args.binary, os.path.join(workdir, "ours-" + backend), backend, False, log)
+            run_ours(settings, args.binary, os.path.join(workdir, "ours-" + backend), backend, False, log, ours)
         if args.scale:
             for backend in backends:
-                scale[backend] = run_ours(settings, args.binary, os.path.join(workdir, "scale-" + backend), backend, True, log)
+                run_ours(settings, args.binary, os.path.join(workdir, "scale-" + backend), backend, True, log, scale)
     except Exception:  # noqa: BLE001 — report what was measured, then fail
         traceback.print_exc()
         failed = True
         log("failed; the server logs are in {}".format(workdir))
+    original = theirs.get("original")
     text = report(run_info, bare, original, ours, scale)
     os.makedirs(RESULTS, exist_ok=True)
     stamp = started.strftime("%Y%m%d-%H%M%S")
