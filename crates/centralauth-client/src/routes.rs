@@ -112,10 +112,10 @@ async fn callback(State(auth): State<CentralAuth>, session: Session, headers: He
 /// Ends the session here and revokes the token at the provider (best effort: a provider that
 /// is down must not keep the user signed in here).
 async fn logout(State(auth): State<CentralAuth>, session: Session, headers: HeaderMap) -> Response {
-    if let Ok(Some(StoredToken { refresh_token: Some(refresh), .. })) = session.get::<StoredToken>(TOKEN_KEY).await {
-        if let Err(e) = auth.provider().revoke(&refresh).await {
-            tracing::warn!(error = %e, "revoking the token at logout failed");
-        }
+    if let Ok(Some(StoredToken { refresh_token: Some(refresh), .. })) = session.get::<StoredToken>(TOKEN_KEY).await
+        && let Err(e) = auth.provider().revoke(&refresh).await
+    {
+        tracing::warn!(error = %e, "revoking the token at logout failed");
     }
     if let Err(e) = session.flush().await {
         return internal(&headers, e);

@@ -47,8 +47,11 @@ pub(crate) enum SyncOutcome {
 /// does not rotate refresh tokens sends the same one again, and must be asked again).
 #[derive(Default)]
 pub(crate) struct InFlight {
-    entries: Mutex<HashMap<String, (Instant, Arc<OnceCell<SyncOutcome>>)>>,
+    entries: Mutex<HashMap<String, Started>>,
 }
+
+/// When a refresh started, and the cell its outcome lands in.
+type Started = (Instant, Arc<OnceCell<SyncOutcome>>);
 
 const KEEP_FINISHED: Duration = Duration::from_secs(60);
 

@@ -152,7 +152,12 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     }
     let live = code(now + 60);
     store.insert_authorization_code(&live).await.unwrap();
-    let tokens = NewTokenPair { access: Secret::generate().digest(), access_expires_at: now + 300, refresh: Secret::generate().digest(), refresh_expires_at: now + 3600 };
+    let tokens = NewTokenPair {
+        access: Secret::generate().digest(),
+        access_expires_at: now + 300,
+        refresh: Secret::generate().digest(),
+        refresh_expires_at: now + 3600,
+    };
     let accept = |_: &CodeGrant| Ok(());
     store.exchange_authorization_code(&live.digest, app.id, now, &accept, &tokens).await.unwrap();
     for s in 0..3 {

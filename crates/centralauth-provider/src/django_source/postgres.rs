@@ -11,6 +11,8 @@ use crate::domain::django_import::{DjangoExport, Progress, TokenImport};
 
 type Db = sqlx::Postgres;
 
+// Compiled once per backend on purpose (see the included file), hence the same file twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "queries.rs"]
 mod queries;
 

@@ -20,7 +20,22 @@ async fn start_demo(p: &TestProvider, access_token_lifetime: &str) -> Demo {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let redirect_uri = format!("{base}/centralauth/login/callback/");
     p.cli(
-        &["app", "create", "Demo", "--client-id", "demo", "--client-secret-stdin", "--redirect-uri", &redirect_uri, "--access-token-lifetime", access_token_lifetime, "--pkce", "required", "--redirect-uri-match", "exact"],
+        &[
+            "app",
+            "create",
+            "Demo",
+            "--client-id",
+            "demo",
+            "--client-secret-stdin",
+            "--redirect-uri",
+            &redirect_uri,
+            "--access-token-lifetime",
+            access_token_lifetime,
+            "--pkce",
+            "required",
+            "--redirect-uri-match",
+            "exact",
+        ],
         Some(SECRET),
     )
     .await;
@@ -49,12 +64,21 @@ impl Demo {
                 return response;
             }
             let next = location(&response);
-            url = if next.starts_with("http") { next } else if next.starts_with("/account/") { p.url(&next) } else { self.url(&next) };
+            url = if next.starts_with("http") {
+                next
+            } else if next.starts_with("/account/") {
+                p.url(&next)
+            } else {
+                self.url(&next)
+            };
             if url.contains("/account/login/") {
                 let page = browser.get(&url).await.text().await.unwrap();
                 let form = [("csrf_token", hidden_input(&page, "csrf_token")), ("next", hidden_input(&page, "next"))];
                 let response = browser
-                    .post_form(&p.url("/account/login/"), &[("csrf_token", &form[0].1), ("next", &form[1].1), ("username", username), ("password", password)])
+                    .post_form(
+                        &p.url("/account/login/"),
+                        &[("csrf_token", &form[0].1), ("next", &form[1].1), ("username", username), ("password", password)],
+                    )
                     .await;
                 assert_eq!(response.status(), StatusCode::SEE_OTHER, "provider sign-in failed");
                 url = p.url(&location(&response));

@@ -10,6 +10,8 @@ use super::StoreResult;
 
 pub type Db = sqlx::Postgres;
 
+// Compiled once per backend on purpose (see the included file), hence the same file twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod queries;
 

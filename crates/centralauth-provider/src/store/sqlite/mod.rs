@@ -13,6 +13,8 @@ use super::StoreResult;
 
 pub type Db = sqlx::Sqlite;
 
+// Compiled once per backend on purpose (see the included file), hence the same file twice.
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod queries;
 
