@@ -494,18 +494,21 @@ ANALYZE;
 # -- the scenarios -------------------------------------------------------------------------------
 
 
-def measure(target, settings, side, log):
-    """Every scenario asked for, on one server."""
-    tokens = target.browser_login()
-    target.access_token = tokens["access_token"]
-    user_auth = "Bearer " + target.access_token
+def measure(target, settings, side, log, restart):
+    """Every scenario asked for, each on a freshly started server (`restart()` stops the one
+    running and returns the next provider), so that each peak RSS is the scenario's own and no
+    scenario inherits another's state."""
     client_auth = basic(CLIENT_ID, CLIENT_SECRET)
-    # Warm-up, not recorded: first requests load code and fill caches on both kinds of server.
-    wrk(settings, target.url("/user/"), target.pid, auth=user_auth, duration=2)
     # Refresh and code runs spend a seeded secret per request: seed a bit more than the /user/
     # rate allows in the run, which no write can beat.
     budget = 50_000
     for scenario in settings.scenarios:
+        target.provider = restart()
+        target.pid = target.provider.server.process.pid
+        target.access_token = target.browser_login()["access_token"]
+        user_auth = "Bearer " + target.access_token
+        # Warm-up, not recorded: first requests load code and fill caches on both kinds of server.
+        wrk(settings, target.url("/user/"), target.pid, auth=user_auth, duration=2)
         log("{}: {}".format(target.name, scenario))
         if scenario == "user":
             side.loads["user"] = wrk(settings, target.url("/user/"), target.pid, auth=user_auth)
@@ -772,14 +775,18 @@ def run_bare(settings, binary, workdir, log):
 def run_original(settings, workdir, log, into):
     log("original: starting gunicorn")
     os.makedirs(workdir)
-    provider = DjangoProvider.start(workdir, workers=2, threads=1)
+    target = OriginalTarget("original", DjangoProvider.start(workdir, workers=2, threads=1), None)
     try:
-        target = OriginalTarget("original", provider, provider.server.process.pid)
         target.seed(settings.perms_sizes)
         side = into["original"] = Side("original (SQLite)")
-        measure(target, settings, side, log)
+
+        def restart():
+            target.provider.stop()
+            return DjangoProvider.start(workdir, workers=2, threads=1)
+
+        measure(target, settings, side, log, restart)
     finally:
-        provider.stop()
+        target.provider.stop()
 
 
 def run_ours(settings, binary, workdir, backend, scale, log, into):
@@ -791,9 +798,8 @@ def run_ours(settings, binary, workdir, backend, scale, log, into):
     try:
         name = "ours ({}{})".format(backend, ", 1M users" if scale else "")
         log("{}: starting".format(name))
-        provider = OursProvider.start(binary, workdir, database_url=db.url)
+        target = OursTarget(name, OursProvider.start(binary, workdir, database_url=db.url), None, db)
         try:
-            target = OursTarget(name, provider, provider.server.process.pid, db)
             target.seed(settings.perms_sizes)
             side = into[backend] = Side(name)
             if scale:
@@ -805,9 +811,14 @@ def run_ours(settings, binary, workdir, backend, scale, log, into):
                 (n_members,), = db.query("SELECT COUNT(*) FROM memberships")
                 (n_perms,), = db.query("SELECT COUNT(*) FROM permissions")
                 side.notes.append("rows: {} users, {} permissions, {} memberships".format(n_users, n_perms, n_members))
-            measure(target, settings, side, log)
+
+            def restart():
+                target.provider.stop()
+                return OursProvider.start(binary, workdir, database_url=db.url)
+
+            measure(target, settings, side, log, restart)
         finally:
-            provider.stop()
+            target.provider.stop()
     finally:
         db.drop()
 
