@@ -7,4 +7,5 @@ pub mod config;
 pub mod django_source;
 pub mod domain;
 pub mod http;
+pub mod memory;
 pub mod store;

@@ -5,6 +5,7 @@ use centralauth_provider::{cli, config};
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    centralauth_provider::memory::return_large_blocks_to_the_system();
     // Before any thread exists: the file fills in environment variables that are not set.
     match config::file_settings(std::env::var_os("CENTRALAUTH_CONFIG").as_deref().map(std::path::Path::new)) {
         Ok(settings) => settings.into_iter().filter(|(var, _)| std::env::var_os(var).is_none()).for_each(|(var, value)| {

@@ -8,4 +8,5 @@ mod client_demo;
 mod concurrency;
 mod flows;
 mod import_django;
+mod memory;
 mod storage;

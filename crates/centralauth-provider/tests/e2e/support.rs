@@ -342,3 +342,11 @@ impl TestDatabase {
         }
     }
 }
+
+impl TestProvider {
+    /// The server's resident memory in KiB, from /proc; `None` where there is no /proc.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
+    }
+}
