@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -294,6 +295,18 @@ class Target:
             raise RuntimeError("{}: /user/ answered {}".format(self.name, user.text))
         return tokens
 
+    def log_errors(self):
+        """Error lines of the server's log since it started, counted by their text: the reason
+        behind non-2xx answers. Python tracebacks end with `module.Error: message`; ours logs
+        `ERROR`."""
+        counts = {}
+        for line in self.provider.server.log().splitlines():
+            line = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            if re.match(r"^[\w.]+(Error|Exception): ", line) or " ERROR " in line:
+                key = re.sub(r"^\S*\s+ERROR\s+", "ERROR ", line)[:160]
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def refresh_tokens(self, count):
         raise NotImplementedError
 
@@ -529,6 +542,8 @@ def measure(target, settings, side, log, restart):
             side.login = measure_login(target, settings.login_rounds)
         elif scenario == "perms":
             side.syncs = measure_perms(target, settings.perms_sizes, log)
+        for line, n in target.log_errors().items():
+            side.notes.append("{}, server log during {}: {}× `{}`".format(target.name, scenario, n, line))
     for name, load in side.loads.items():
         if load.bodies_used_up:
             side.notes.append("{}: the seeded secrets ran out before the end of the run".format(name))
@@ -601,6 +616,8 @@ def report(run_info, bare, original, ours, scale):
               "- machine: {} cores, {}; load generator on the same machine: `{}`".format(
                   run_info["cores"], run_info["cpu"], run_info["wrk"]),
               "- ours: `{}` (git {}), release build, default settings".format(run_info["binary"], run_info["git"]),
+              "- load average (1, 5, 15 min) before the run: {}; after: {} (other work on the machine lowers every "
+              "req/s figure)".format(run_info["load_before"], run_info["load_after"]),
               "- original: django-centralauth 2.0.0, django-oauth-toolkit 1.5.0, Django 3.2, `gunicorn --workers 2` "
               "(sync workers), SQLite",
               "- CPU µs/req = the server's user + system CPU time (all its processes and threads) over the run, "
@@ -854,6 +871,7 @@ def main(argv=None):
         "wrk": settings.wrk_line(),
         "binary": os.path.relpath(args.binary, REPO),
         "git": git_describe(),
+        "load_before": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
     }
     bare, theirs, ours, scale = None, {}, {}, {}
     failed = False
@@ -872,6 +890,7 @@ def main(argv=None):
         failed = True
         log("failed; the server logs are in {}".format(workdir))
     original = theirs.get("original")
+    run_info["load_after"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     text = report(run_info, bare, original, ours, scale)
     os.makedirs(RESULTS, exist_ok=True)
     stamp = started.strftime("%Y%m%d-%H%M%S")
