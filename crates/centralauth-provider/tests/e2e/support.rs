@@ -76,10 +76,11 @@ pub fn random_suffix() -> String {
 
 /// The real binary, serving on a free port.
 pub struct TestProvider {
+    // Dropped first (fields drop in declaration order): the server stops before its database goes.
+    child: Child,
     pub base: String,
     pub db: Arc<TestDatabase>,
     pub admin_password: Option<String>,
-    child: Child,
 }
 
 impl TestProvider {
@@ -119,7 +120,7 @@ impl TestProvider {
         .expect("centralauth did not start within 60 s");
         // Keep reading stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { base, db, admin_password, child }
+        Self { child, base, db, admin_password }
     }
 
     pub fn url(&self, path: &str) -> String {
