@@ -352,3 +352,22 @@ async fn every_administrative_change_is_in_the_audit_log_with_its_actor() {
     let update = log.lines().find(|l| l.contains("membership.update")).unwrap();
     assert!(update.contains("\"is_superuser\":false") && update.contains("\"is_superuser\":true"), "before and after: {update}");
 }
+
+#[tokio::test]
+async fn users_sign_in_with_their_email_address_too_but_not_with_one_shared_by_two_accounts() {
+    let p = TestProvider::with_scene(&[]).await;
+    let code = p.code_for(&Browser::new(), "Alice@Example.com", ALICE_PASSWORD, &[]).await;
+    assert!(!code.is_empty());
+    p.cli(&["user", "update", "bob", "--email", "alice@example.com"], None).await;
+    let browser = Browser::new();
+    let page = browser.get(&p.url("/account/login/")).await.text().await.unwrap();
+    let csrf = hidden_input(&page, "csrf_token");
+    let response = browser
+        .post_form(
+            &p.url("/account/login/"),
+            &[("csrf_token", &csrf), ("next", "/account/"), ("username", "alice@example.com"), ("password", ALICE_PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "an ambiguous address identifies nobody");
+    assert!(response.text().await.unwrap().contains("Please enter a correct username and password."));
+}
