@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .route("/", get(|| async { Redirect::to("/account/") }))
         .route("/static/style.css", get(pages::stylesheet))
+        .route(&oauth::metadata::well_known_path(&prefix), get(oauth::metadata::metadata))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(not_found)

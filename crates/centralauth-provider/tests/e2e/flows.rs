@@ -371,3 +371,31 @@ async fn users_sign_in_with_their_email_address_too_but_not_with_one_shared_by_t
     assert_eq!(response.status(), StatusCode::OK, "an ambiguous address identifies nobody");
     assert!(response.text().await.unwrap().contains("Please enter a correct username and password."));
 }
+
+#[tokio::test]
+async fn rfc8414_metadata_lists_exactly_what_the_server_supports_and_its_endpoints_answer() {
+    let p = TestProvider::with_scene(&[]).await;
+    let response = http().get(p.url("/.well-known/oauth-authorization-server/provider/o")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let meta: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(meta["issuer"], format!("{}/provider/o", p.base));
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(meta["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(meta["response_types_supported"], json!(["code"]));
+    assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
+    assert_eq!(meta["scopes_supported"], json!(["read", "write"]));
+    // Each advertised endpoint is the one that answers.
+    let (access, _) = p.tokens_for_alice().await;
+    let introspected = http()
+        .post(meta["introspection_endpoint"].as_str().unwrap())
+        .basic_auth("client1", Some(SECRET))
+        .form(&[("token", &access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspected.json::<serde_json::Value>().await.unwrap()["active"], true);
+    let token = http().post(meta["token_endpoint"].as_str().unwrap()).form(&[("grant_type", "bogus")]).send().await.unwrap();
+    assert_eq!(token.status(), StatusCode::BAD_REQUEST);
+    let authorize = http().get(meta["authorization_endpoint"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(authorize.status(), StatusCode::BAD_REQUEST, "the authorization endpoint answers (no client given)");
+}

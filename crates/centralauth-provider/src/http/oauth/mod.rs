@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod introspect;
+pub mod metadata;
 pub mod revoke;
 pub mod token;
 
