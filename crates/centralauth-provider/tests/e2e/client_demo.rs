@@ -167,11 +167,12 @@ async fn twenty_concurrent_requests_at_expiry_all_succeed_with_exactly_one_refre
     let (p, demo) = scene("1").await;
     let browser = Browser::new();
     demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
-    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, 1);
+    // On a slow machine the one-second token may already have been refreshed during sign-in.
+    let before = p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await;
     let_token_expire(1).await;
     let results = join_all((0..20).map(|_| demo.api_me(&browser))).await;
     assert!(results.iter().all(|(s, body)| *s == StatusCode::OK && body["username"] == "alice"), "{results:?}");
-    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, 2, "one refresh at the provider, not twenty");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, before + 1, "one refresh at the provider, not twenty");
 }
 
 #[tokio::test]
