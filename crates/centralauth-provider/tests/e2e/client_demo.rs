@@ -150,12 +150,13 @@ async fn the_demo_refreshes_an_expired_token_and_picks_up_new_permissions() {
 
 #[tokio::test]
 async fn the_demo_logs_the_user_out_on_the_next_refresh_after_the_membership_is_deactivated() {
-    let (p, demo) = scene("1").await;
+    // Three seconds, so that the check before expiry is not raced by a slow sign-in.
+    let (p, demo) = scene("3").await;
     let browser = Browser::new();
     demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
     p.cli(&["member", "update", "demo", "alice", "--active", "false"], None).await;
     assert_eq!(demo.api_me(&browser).await.0, StatusCode::OK, "until the token expires");
-    let_token_expire(1).await;
+    let_token_expire(3).await;
     let page = browser.client.get(demo.url("/me")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(page.status(), StatusCode::FOUND);
     assert_eq!(location(&page), "/centralauth/login/?next=%2Fme");
