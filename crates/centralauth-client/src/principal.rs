@@ -65,6 +65,7 @@ mod tests {
 
     fn info(superuser: bool, active: bool) -> UserInfo {
         UserInfo {
+            sub: None,
             username: "alice".into(),
             first_name: String::new(),
             last_name: String::new(),

@@ -91,6 +91,11 @@ pub type PermissionPair = (String, String);
 /// The flags are those of the user's membership in the token's application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
+    /// The user's stable identifier at the provider, the `sub` of its OpenID Connect tokens and
+    /// back-channel events. Sent by centralauth only (an addition to the django-centralauth
+    /// contract, whose client ignores unknown keys); absent from a Django provider's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
     /// Login name at the provider.
     pub username: String,
     /// Given name.

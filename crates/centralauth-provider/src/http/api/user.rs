@@ -39,6 +39,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the user has no membership in this application"));
     };
     Ok(Json(UserInfo {
+        sub: Some(view.user.id.0.to_string()),
         username: view.user.username,
         first_name: view.user.first_name,
         last_name: view.user.last_name,
