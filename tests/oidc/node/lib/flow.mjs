@@ -14,7 +14,9 @@ export async function discover(provider, auth = 'basic', options = {}) {
     CLIENT_ID,
     { client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI], response_types: ['code'] },
     clientAuth,
-    { execute: [client.allowInsecureRequests], ...options },
+    // enableNonRepudiationChecks: openid-client verifies the id_token's signature against the JWKS
+    // (by default it relies on TLS for ID tokens from the token endpoint, OIDC Core 3.1.3.7 6).
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks], ...options },
   );
 }
 
@@ -98,6 +100,16 @@ export async function checkIdToken(config, provider, tokens, nonce) {
 }
 
 /** The expected error of a token-endpoint request that must fail. */
+/** A refusal by openid-client itself: its message or its cause's matches `pattern`. */
+export async function refusedBy(promise, pattern) {
+  await assert.rejects(promise, (e) => {
+    const text = `${e?.message} | ${e?.cause?.message} | ${JSON.stringify(e?.cause?.cause ?? null)}`;
+    assert.ok(!(e instanceof client.ResponseBodyError), `expected the library to refuse, but the server did: ${text}`);
+    assert.match(text, pattern);
+    return true;
+  });
+}
+
 /** A 401 with WWW-Authenticate (RFC 6749 5.2, invalid_client) surfaces as a challenge error. */
 export async function rejectsWith(promise, error, message) {
   let caught;
