@@ -29,6 +29,15 @@ class SignIn:
     browser: Browser = field(repr=False)
 
 
+def check_token_response(response):
+    """RFC 6749 5.1 (and OIDC Core 3.1.3.3): a token response is JSON and not to be cached."""
+    if response.status_code == 200:
+        assert "no-store" in response.headers.get("Cache-Control", ""), \
+            "token response without Cache-Control: no-store: {}".format(dict(response.headers))
+        assert response.headers.get("Content-Type", "").startswith("application/json"), dict(response.headers)
+    return response
+
+
 class RelyingParty:
     def __init__(self, provider, auth_method="client_secret_basic"):
         self.provider = provider
@@ -40,7 +49,7 @@ class RelyingParty:
         assert self.metadata["issuer"] == provider.issuer
 
     def session(self, token=None):
-        return OAuth2Session(
+        session = OAuth2Session(
             CLIENT_ID,
             CLIENT_SECRET,
             token_endpoint_auth_method=self.auth_method,
@@ -51,6 +60,9 @@ class RelyingParty:
             token=token,
             default_timeout=30,
         )
+        for hook in ("access_token_response", "refresh_token_response"):
+            session.register_compliance_hook(hook, check_token_response)
+        return session
 
     def jwks(self):
         response = requests.get(self.metadata["jwks_uri"], timeout=30)
