@@ -8,6 +8,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::ServeConfig;
+use crate::delivery::Delivery;
+use crate::domain::keyring::KeyRing;
+use crate::domain::signing::MasterKey;
 use crate::domain::{admin, clock};
 use crate::http::router::router;
 use crate::http::state::{AppState, HttpSettings};
@@ -25,10 +28,12 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(database_url: &str, config: &ServeConfig) -> anyhow::Result<App> {
+    pub async fn build(database_url: &str, config: &ServeConfig, master_key: MasterKey) -> anyhow::Result<App> {
         config.validate().map_err(anyhow::Error::msg)?;
         let store = store::connect(database_url).await?;
         store.migrate().await?;
+        let keys = Arc::new(KeyRing::new(master_key));
+        keys.ensure_keys(store.as_ref(), clock::now()).await?;
         let created_administrator = admin::ensure_administrator(store.as_ref()).await?.map(|(user, password)| (user.username, password));
         let listener = TcpListener::bind(config.listen).await?;
         let local = listener.local_addr()?;
@@ -40,7 +45,7 @@ impl App {
             refresh_grace_seconds: config.refresh_grace_seconds,
             trust_forwarded_for: config.trust_forwarded_for,
         };
-        Ok(App { listener, state: AppState { store, settings: Arc::new(settings) }, created_administrator })
+        Ok(App { listener, state: AppState { store, settings: Arc::new(settings), keys }, created_administrator })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -54,9 +59,11 @@ impl App {
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let purge = tokio::spawn(purge_expired(self.state.store.clone()));
+        let delivery = tokio::spawn(Delivery::new(self.state.store.clone(), self.state.keys.clone(), self.state.issuer()).run());
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         purge.abort();
+        delivery.abort();
         result
     }
 }

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use clap::{Args, ValueEnum};
 
+use crate::domain::signing::MasterKey;
+
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -53,6 +55,31 @@ pub enum LogFormat {
     Json,
 }
 
+/// The master key that seals the signing keys in the database: given (`CENTRALAUTH_MASTER_KEY`,
+/// base64url of 32 bytes; every instance on one database needs the same), or else read from
+/// `file`, which is created with a new key (mode 0600) when it does not exist, so that
+/// `centralauth serve` works with nothing configured.
+pub fn load_master_key(given: Option<&str>, file: &Path) -> anyhow::Result<MasterKey> {
+    if let Some(encoded) = given.filter(|k| !k.trim().is_empty()) {
+        return Ok(MasterKey::parse(encoded)?);
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut out = options.open(file).map_err(|e| anyhow::anyhow!("creating {}: {e}", file.display()))?;
+            std::io::Write::write_all(&mut out, format!("{}\n", key.encode()).as_bytes())?;
+            tracing::warn!(file = %file.display(), "created a new master key file; keep it with the database (set CENTRALAUTH_MASTER_KEY on every instance of a shared database)");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", file.display())),
+    }
+}
+
 /// Keys of `centralauth.toml` and the environment variables they fill in.
 const FILE_KEYS: &[(&str, &str)] = &[
     ("database_url", "CENTRALAUTH_DATABASE_URL"),
@@ -62,6 +89,8 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("refresh_grace_seconds", "CENTRALAUTH_REFRESH_GRACE_SECONDS"),
     ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
     ("log_format", "CENTRALAUTH_LOG_FORMAT"),
+    ("master_key", "CENTRALAUTH_MASTER_KEY"),
+    ("master_key_file", "CENTRALAUTH_MASTER_KEY_FILE"),
 ];
 
 /// Reads the file (the `CENTRALAUTH_CONFIG` path, or `centralauth.toml` if it exists) and

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod django_source;
 pub mod domain;
 pub mod http;

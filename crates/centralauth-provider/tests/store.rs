@@ -67,6 +67,7 @@ async fn application(store: &dyn Store, client_id: &str) -> centralauth_provider
         redirect_uri_match: RedirectUriMatch::Exact,
         pkce: PkcePolicy::Optional,
         lifetimes: TokenLifetimes::default(),
+        oidc: Default::default(),
     };
     store.insert_application(&app, &actor()).await.unwrap()
 }
@@ -162,7 +163,7 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     store.exchange_authorization_code(&live.digest, app.id, now, &accept, &tokens).await.unwrap();
     for s in 0..3 {
         let id = Secret::generate().digest();
-        store.insert_session(&id, alice.id, now - 100, now - 1 - s).await.unwrap();
+        store.insert_session(&id, alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
     }
     assert_eq!(store.purge_expired(now, 2).await.unwrap(), 4, "two codes and two sessions: at most the batch of each kind");
     assert_eq!(store.purge_expired(now, 100).await.unwrap(), 4, "the rest of them");

@@ -54,6 +54,30 @@ impl From<RedirectMatch> for RedirectUriMatch {
     }
 }
 
+/// OpenID Connect settings, the same for `create` and `update`.
+#[derive(Debug, Args)]
+struct OidcArgs {
+    /// Where RP-initiated logout may send the browser afterwards (repeat for several; replaces).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Receives back-channel logout tokens and access-change events ("" removes it).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// Signature algorithm of the application's id_tokens and events.
+    #[arg(long, value_parser = ["RS256", "EdDSA"])]
+    id_token_signing_alg: Option<String>,
+}
+
+impl From<OidcArgs> for admin::OidcChanges {
+    fn from(a: OidcArgs) -> Self {
+        Self {
+            post_logout_redirect_uris: (!a.post_logout_redirect_uris.is_empty()).then_some(a.post_logout_redirect_uris),
+            backchannel_logout_uri: a.backchannel_logout_uri,
+            id_token_signing_alg: a.id_token_signing_alg,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     name: String,
@@ -76,6 +100,8 @@ pub struct CreateArgs {
     /// Refresh token lifetime in seconds.
     #[arg(long, default_value_t = TokenLifetimes::default().refresh_token)]
     refresh_token_lifetime: i64,
+    #[command(flatten)]
+    oidc: OidcArgs,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +123,8 @@ pub struct UpdateArgs {
     /// Generate a new client secret and print it (the old one stops working).
     #[arg(long)]
     rotate_secret: bool,
+    #[command(flatten)]
+    oidc: OidcArgs,
 }
 
 pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
@@ -112,6 +140,7 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 redirect_uri_match: args.redirect_uri_match.into(),
                 pkce: args.pkce.into(),
                 lifetimes: TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime },
+                oidc: admin::OidcChanges::from(args.oidc).apply(Default::default())?,
             };
             let (app, secret) = admin::create_application(store, input, &actor).await?;
             println!("client_id: {}", app.client_id);
@@ -142,6 +171,7 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 refresh_token: args.refresh_token_lifetime.unwrap_or(app.lifetimes.refresh_token),
             }
             .validate()?;
+            app.oidc = admin::OidcChanges::from(args.oidc).apply(app.oidc)?;
             let new_secret = args.rotate_secret.then(Secret::generate);
             if let Some(secret) = &new_secret {
                 app.client_secret_digest = secret.digest();

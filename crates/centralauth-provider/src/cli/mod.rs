@@ -4,6 +4,7 @@
 mod app;
 mod group;
 mod import_django;
+mod keys;
 mod member;
 mod serve;
 mod user;
@@ -24,8 +25,20 @@ pub struct Cli {
     /// Log output format.
     #[arg(long, global = true, env = "CENTRALAUTH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Seals the signing keys in the database (base64url of 32 bytes); the same on every instance.
+    #[arg(long, global = true, env = "CENTRALAUTH_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Where the master key is kept when none is given; created on first use.
+    #[arg(long, global = true, env = "CENTRALAUTH_MASTER_KEY_FILE", default_value = "centralauth.key")]
+    pub master_key_file: std::path::PathBuf,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    fn master_key(&self) -> anyhow::Result<crate::domain::signing::MasterKey> {
+        crate::config::load_master_key(self.master_key.as_deref(), &self.master_key_file)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +64,9 @@ pub enum Command {
     /// Carry a django-centralauth provider over from its database: users (with their
     /// passwords), applications (with their credentials), permissions, groups, memberships.
     ImportDjango(import_django::ImportDjangoArgs),
+    /// OpenID Connect signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Show the newest audit log entries.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -60,7 +76,8 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(config) => serve::serve(&cli.database_url, config).await,
+        Command::Serve(ref config) => serve::serve(&cli.database_url, config.clone(), cli.master_key()?).await,
+        Command::Keys(ref cmd) => keys::run(open(&cli.database_url).await?.as_ref(), cli.master_key()?, cmd).await,
         Command::Check(config) => serve::check(&cli.database_url, config).await,
         Command::Migrate => {
             open(&cli.database_url).await?;

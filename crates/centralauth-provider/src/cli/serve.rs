@@ -2,9 +2,10 @@
 
 use crate::app::{App, shutdown_signal};
 use crate::config::ServeConfig;
+use crate::domain::signing::MasterKey;
 
-pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()> {
-    let app = App::build(database_url, &config).await?;
+pub async fn serve(database_url: &str, config: ServeConfig, master_key: MasterKey) -> anyhow::Result<()> {
+    let app = App::build(database_url, &config, master_key).await?;
     if let Some((username, password)) = &app.created_administrator {
         println!("created administrator {username:?} with one-time password: {password}");
         println!("sign in at /account/login/ and keep this password safe; it is not shown again");

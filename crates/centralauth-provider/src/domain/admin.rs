@@ -2,13 +2,14 @@
 //! validates its input with the domain's parsers, resolves names to ids inside the right
 //! application, and leaves the write, with its audit entry, to one store transaction.
 
-use super::application::{Application, ClientId, NewApplication, PkcePolicy, TokenLifetimes, parse_name};
+use super::application::{Application, ClientId, NewApplication, OidcSettings, PkcePolicy, TokenLifetimes, parse_name};
 use super::audit::Actor;
 use super::membership::{Group, GroupId, Membership, MembershipFlags, MembershipSpec, parse_group_name};
 use super::password;
 use super::permission::{PermissionId, PermissionKey};
 use super::redirect_uri::{RedirectUri, RedirectUriMatch};
 use super::secret::Secret;
+use super::signing::Algorithm;
 use super::user::{Email, NewUser, Role, User, Username, parse_name as parse_person_name};
 use super::{Error, Result};
 use crate::store::Store;
@@ -77,6 +78,7 @@ pub struct ApplicationInput {
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
     pub lifetimes: TokenLifetimes,
+    pub oidc: OidcSettings,
 }
 
 pub fn parse_redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>> {
@@ -84,6 +86,43 @@ pub fn parse_redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>> {
         return Err(Error::invalid("redirect_uri", "at least one is required"));
     }
     raw.iter().map(|u| RedirectUri::parse(u)).collect()
+}
+
+/// Changes to the OpenID Connect settings of an application; `None` keeps what is there.
+#[derive(Debug, Default)]
+pub struct OidcChanges {
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// An empty string removes the URI.
+    pub backchannel_logout_uri: Option<String>,
+    pub id_token_signing_alg: Option<String>,
+}
+
+impl OidcChanges {
+    pub fn apply(self, mut settings: OidcSettings) -> Result<OidcSettings> {
+        if let Some(uris) = self.post_logout_redirect_uris {
+            settings.post_logout_redirect_uris = uris.iter().map(|u| RedirectUri::parse(u)).collect::<Result<_>>()?;
+        }
+        if let Some(raw) = self.backchannel_logout_uri {
+            settings.backchannel_logout_uri = parse_backchannel_logout_uri(&raw)?;
+        }
+        if let Some(alg) = self.id_token_signing_alg {
+            settings.id_token_signing_alg = Algorithm::parse(&alg)?;
+        }
+        Ok(settings)
+    }
+}
+
+/// An http(s) URL the provider posts to (Back-Channel Logout 1.0 §2.2), or none when empty.
+pub fn parse_backchannel_logout_uri(raw: &str) -> Result<Option<RedirectUri>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let uri = RedirectUri::parse(raw).map_err(|_| Error::invalid("backchannel_logout_uri", format!("{raw:?} is not an absolute URL")))?;
+    if !(raw.starts_with("http://") || raw.starts_with("https://")) {
+        return Err(Error::invalid("backchannel_logout_uri", "must be an http or https URL"));
+    }
+    Ok(Some(uri))
 }
 
 /// Creates an application. The secret is returned in plain text this once; given id and secret
@@ -103,6 +142,7 @@ pub async fn create_application(store: &dyn Store, input: ApplicationInput, acto
         redirect_uri_match: input.redirect_uri_match,
         pkce: input.pkce,
         lifetimes: input.lifetimes.validate()?,
+        oidc: input.oidc,
     };
     Ok((store.insert_application(&app, actor).await?, secret))
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::clock::UnixTime;
 use super::redirect_uri::{RedirectUri, RedirectUriMatch};
 use super::secret::SecretDigest;
+use super::signing::Algorithm;
 use super::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -91,6 +92,7 @@ pub struct Application {
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
     pub lifetimes: TokenLifetimes,
+    pub oidc: OidcSettings,
     pub created_at: UnixTime,
 }
 
@@ -110,6 +112,19 @@ pub struct NewApplication {
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
     pub lifetimes: TokenLifetimes,
+    pub oidc: OidcSettings,
+}
+
+/// What OpenID Connect adds to an application (OpenID Connect RP-Initiated Logout and
+/// Back-Channel Logout registration metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct OidcSettings {
+    /// Where RP-initiated logout may send the browser afterwards (matched exactly).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Receives logout tokens and access-change events; none when empty.
+    pub backchannel_logout_uri: Option<RedirectUri>,
+    /// Signs this application's id_tokens, logout tokens and events.
+    pub id_token_signing_alg: Algorithm,
 }
 
 pub fn parse_name(raw: &str) -> Result<String> {

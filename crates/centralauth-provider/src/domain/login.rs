@@ -68,7 +68,9 @@ pub async fn sign_in(store: &dyn Store, identifier: &str, password: &str, addres
     store.clear_login_failures(&keys[0]).await?;
     let id = Secret::generate();
     let expires_at = now + LIFETIME_SECONDS;
-    store.insert_session(&id.digest(), user.id, now, expires_at).await?;
+    // The public id of the session (OpenID Connect `sid`) is unrelated to the secret cookie value.
+    let sid = Secret::generate().expose()[..22].to_string();
+    store.insert_session(&id.digest(), user.id, &sid, now, expires_at).await?;
     Ok(StartedSession { id, user, expires_at })
 }
 

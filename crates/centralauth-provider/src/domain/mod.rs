@@ -8,8 +8,10 @@ pub mod audit;
 pub mod clock;
 pub mod django_import;
 pub mod grants;
+pub mod keyring;
 pub mod login;
 pub mod membership;
+pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod pkce;
@@ -17,6 +19,7 @@ pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
 pub mod session;
+pub mod signing;
 pub mod user;
 
 use crate::store::StoreError;

@@ -1,10 +1,11 @@
 //! Scopes. django-oauth-toolkit's defaults are `read` and `write`, and a request without `scope`
-//! gets both; the set is kept ordered so answers are stable.
+//! gets both; OpenID Connect adds `openid`, `profile`, `email` and `offline_access`. The set is
+//! kept ordered so answers are stable.
 
 use std::collections::BTreeSet;
 
 /// The scopes this provider knows.
-pub const SUPPORTED: &[&str] = &["read", "write"];
+pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", "read", "write"];
 pub const DEFAULT: &str = "read write";
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,4 +13,7 @@ pub struct SessionUser {
     pub username: String,
     pub is_admin: bool,
     pub auth_time: UnixTime,
+    /// The public id of the session (`sid` of OpenID Connect); none for sessions started before
+    /// the provider spoke OpenID Connect.
+    pub sid: Option<String>,
 }

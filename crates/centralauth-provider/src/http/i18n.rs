@@ -25,6 +25,9 @@ pub struct Texts {
     pub internal_error: &'static str,
     pub not_found: &'static str,
     pub account_title: &'static str,
+    pub sign_out_question: &'static str,
+    pub signed_out: &'static str,
+    pub bad_logout_request: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -46,6 +49,9 @@ pub static EN: Texts = Texts {
     internal_error: "Something went wrong on our side. Please try again later.",
     not_found: "There is no page at this address.",
     account_title: "Your account",
+    sign_out_question: "Do you want to sign out? You will be signed out of the applications you signed in to with this account.",
+    signed_out: "You are signed out.",
+    bad_logout_request: "The sign-out request is not valid: unknown application, id_token_hint or return address.",
 };
 
 pub static DE: Texts = Texts {
@@ -67,6 +73,9 @@ pub static DE: Texts = Texts {
     internal_error: "Bei uns ist etwas schiefgegangen. Bitte später erneut versuchen.",
     not_found: "Unter dieser Adresse gibt es keine Seite.",
     account_title: "Ihr Konto",
+    sign_out_question: "Möchten Sie sich abmelden? Sie werden auch bei den Anwendungen abgemeldet, bei denen Sie sich mit diesem Konto angemeldet haben.",
+    signed_out: "Sie sind abgemeldet.",
+    bad_logout_request: "Die Abmeldeanfrage ist ungültig: unbekannte Anwendung, id_token_hint oder Rücksprungadresse.",
 };
 
 /// The page language, from the first supported language in `Accept-Language`.

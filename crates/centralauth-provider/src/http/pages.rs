@@ -33,6 +33,22 @@ pub struct AccountPage<'a> {
     pub csrf_token: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub t: &'static Texts,
+    pub action: &'a str,
+    pub csrf_token: &'a str,
+    /// The validated request, carried to the confirmation's POST.
+    pub hidden: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage {
+    pub t: &'static Texts,
+}
+
 /// Renders a page; a template failure becomes a logged 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::domain::keyring::KeyRing;
 use crate::store::Store;
 
 /// What the HTTP layer needs to know beyond the store.
@@ -25,6 +26,15 @@ pub struct HttpSettings {
 pub struct AppState {
     pub store: Arc<dyn crate::store::Store>,
     pub settings: Arc<HttpSettings>,
+    /// The OpenID Connect signing keys.
+    pub keys: Arc<KeyRing>,
+}
+
+impl AppState {
+    /// The issuer identifier of this installation (DESIGN §3): `{public_url}{prefix}/o`.
+    pub fn issuer(&self) -> String {
+        format!("{}{}/o", self.settings.public_url, self.settings.prefix)
+    }
 }
 
 impl FromRef<AppState> for Arc<dyn Store> {

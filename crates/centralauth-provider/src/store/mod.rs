@@ -15,7 +15,9 @@ use crate::domain::clock::UnixTime;
 use crate::domain::django_import::{DjangoExport, ImportReport, ImportSettings, Progress};
 use crate::domain::membership::{Group, Membership, MembershipFlags, MembershipSpec};
 use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts};
+use crate::domain::oidc::EventKind;
 use crate::domain::scope::Scope;
+use crate::domain::signing::StoredKey;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::domain::user::{NewUser, User, UserChanges, UserId};
@@ -128,6 +130,10 @@ pub struct NewAuthorizationCode {
     pub digest: SecretDigest,
     pub grant: CodeGrant,
     pub auth_time: UnixTime,
+    /// The authorization request's `nonce`, for the id_token.
+    pub nonce: Option<String>,
+    /// The provider session's public id, for the id_token and back-channel logout.
+    pub sid: Option<String>,
 }
 
 /// Digests and expiries of an access/refresh token pair about to be issued.
@@ -152,6 +158,9 @@ pub enum CodeExchange {
     Issued {
         user_id: UserId,
         scope: Scope,
+        auth_time: UnixTime,
+        nonce: Option<String>,
+        sid: Option<String>,
     },
     Rejected(CodeRejection),
     /// The code had been used before: the tokens issued from it are now revoked.
@@ -165,6 +174,8 @@ pub enum RefreshOutcome {
     Rotated {
         user_id: UserId,
         scope: Scope,
+        auth_time: UnixTime,
+        sid: Option<String>,
     },
     /// Used again after the grace window: the whole token family is now revoked.
     Replayed,
@@ -236,10 +247,65 @@ pub trait GrantStore {
 
 #[async_trait]
 pub trait SessionStore {
-    async fn insert_session(&self, id: &SecretDigest, user: UserId, now: UnixTime, expires_at: UnixTime) -> StoreResult<()>;
+    /// `sid` is the session's public id (OpenID Connect's `sid` claim); `id` the cookie's digest.
+    async fn insert_session(&self, id: &SecretDigest, user: UserId, sid: &str, now: UnixTime, expires_at: UnixTime) -> StoreResult<()>;
     /// The session's user, if the session is live and the user active.
     async fn find_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<SessionUser>>;
     async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()>;
+    /// Signs out, in one transaction: deletes the session, revokes the grants made in it
+    /// (except `offline_access` ones, which outlive the session by definition) and queues a
+    /// logout token for every application that had one. `None` when there was no session.
+    async fn end_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<EndedSession>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct EndedSession {
+    pub user_id: UserId,
+    pub sid: Option<String>,
+    /// Applications told by a queued logout token.
+    pub notified: Vec<ApplicationId>,
+}
+
+/// The signing keys, shared by every instance (DESIGN §5).
+#[async_trait]
+pub trait KeyStore {
+    /// Adds a key when the algorithm has no active one yet (first start); returns whether it did.
+    async fn insert_first_signing_key(&self, key: &StoredKey) -> StoreResult<bool>;
+    /// Adds `key` and retires the other keys of its algorithm: they sign no more and leave the
+    /// JWKS at `retired_keys_expire_at`. One transaction and one audit entry.
+    async fn rotate_signing_key(&self, key: &StoredKey, now: UnixTime, retired_keys_expire_at: UnixTime, actor: &Actor) -> StoreResult<()>;
+    /// The newest key of the algorithm that is not retired.
+    async fn active_signing_key(&self, algorithm: &str) -> StoreResult<Option<StoredKey>>;
+    /// Every key still published (active, or retired and not yet expired), newest first.
+    async fn published_signing_keys(&self, now: UnixTime) -> StoreResult<Vec<StoredKey>>;
+}
+
+/// A queued back-channel delivery, with what it takes to sign and send it.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub client_id: String,
+    pub uri: String,
+    pub signing_alg: String,
+    pub kind: EventKind,
+    pub subject: String,
+    pub sid: Option<String>,
+    pub jti: String,
+    pub created_at: UnixTime,
+    pub attempts: i64,
+}
+
+/// The outbox of back-channel deliveries: rows are written in the transaction of the change
+/// they announce, so that none is lost, and survive restarts until delivered or given up.
+#[async_trait]
+pub trait EventStore {
+    /// Leases up to `limit` due deliveries until `lease_until`, so that another instance does not
+    /// send them at the same time.
+    async fn claim_due_events(&self, now: UnixTime, lease_until: UnixTime, limit: i64) -> StoreResult<Vec<PendingEvent>>;
+    /// Removes a delivery that arrived or was given up.
+    async fn finish_event(&self, id: i64) -> StoreResult<()>;
+    async fn retry_event(&self, id: i64, attempts: i64, next_attempt_at: UnixTime, error: &str) -> StoreResult<()>;
+    async fn count_pending_events(&self) -> StoreResult<i64>;
 }
 
 /// Failed sign-ins, counted per key (an account or a client address) for rate limiting.
@@ -304,6 +370,8 @@ pub trait Store:
     + AuditStore
     + MaintenanceStore
     + ImportStore
+    + KeyStore
+    + EventStore
     + Send
     + Sync
 {
@@ -321,6 +389,8 @@ impl<T> Store for T where
         + AuditStore
         + MaintenanceStore
         + ImportStore
+        + KeyStore
+        + EventStore
         + Send
         + Sync
 {

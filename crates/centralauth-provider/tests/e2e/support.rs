@@ -75,6 +75,10 @@ pub fn random_suffix() -> String {
 }
 
 /// The real binary, serving on a free port.
+/// The master key of every test installation (what seals the signing keys in the database);
+/// given, so that no test leaves a key file behind.
+pub const MASTER_KEY: &str = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE";
+
 pub struct TestProvider {
     // Dropped first (fields drop in declaration order): the server stops before its database goes.
     child: Child,
@@ -98,6 +102,7 @@ impl TestProvider {
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
             .args(args)
             .env("CENTRALAUTH_LOG", "warn")
+            .env("CENTRALAUTH_MASTER_KEY", MASTER_KEY)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -270,6 +275,7 @@ pub async fn cli_on(database_url: &str, args: &[&str], stdin: Option<&str>) -> (
         .args(args)
         .env("CENTRALAUTH_DATABASE_URL", database_url)
         .env("CENTRALAUTH_LOG", "warn")
+        .env("CENTRALAUTH_MASTER_KEY", MASTER_KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

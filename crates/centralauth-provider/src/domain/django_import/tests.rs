@@ -146,6 +146,7 @@ fn apply(current: CurrentState, plan: &ImportPlan) -> CurrentState {
                 redirect_uri_match: s.redirect_uri_match,
                 pkce: s.pkce,
                 lifetimes: s.lifetimes,
+                oidc: Default::default(),
                 created_at: NOW,
             });
         }
@@ -370,6 +371,8 @@ fn a_row_made_here_by_hand_that_differs_is_a_conflict_and_its_dependants_are_ski
             redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
             pkce: PkcePolicy::Optional,
             lifetimes: TokenLifetimes::default(),
+        oidc: Default::default(),
+            oidc: Default::default(),
             created_at: NOW,
         }],
         ..Default::default()

@@ -23,6 +23,8 @@ pub struct AuthorizationRequest {
     pub redirect_uri_given: bool,
     pub scope: Scope,
     pub code_challenge: Option<CodeChallenge>,
+    /// OpenID Connect's `nonce`, returned in the id_token.
+    pub nonce: Option<String>,
 }
 
 /// Checks the application's PKCE policy for a request.
@@ -47,6 +49,7 @@ pub async fn issue_code(
     app: &Application,
     user: UserId,
     auth_time: UnixTime,
+    sid: Option<&str>,
     request: &AuthorizationRequest,
     now: UnixTime,
 ) -> Result<Secret> {
@@ -65,6 +68,8 @@ pub async fn issue_code(
                 expires_at: now + CODE_LIFETIME_SECONDS,
             },
             auth_time,
+            nonce: request.nonce.clone(),
+            sid: sid.map(str::to_string),
         })
         .await?;
     Ok(code)
@@ -99,9 +104,16 @@ pub async fn exchange(store: &dyn Store, app: &Application, request: &CodeTokenR
     let (access, refresh, digests) = new_pair(app, now);
     let check = |grant: &CodeGrant| judge(grant, request, now);
     match store.exchange_authorization_code(&SecretDigest::of(request.code), app.id, now, &check, &digests).await? {
-        CodeExchange::Issued { scope, .. } => {
-            Ok(IssuedTokens { access_token: access, refresh_token: refresh, expires_in: app.lifetimes.access_token, scope })
-        }
+        CodeExchange::Issued { user_id, scope, auth_time, nonce, sid } => Ok(IssuedTokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: app.lifetimes.access_token,
+            scope,
+            user_id,
+            auth_time,
+            nonce,
+            sid,
+        }),
         CodeExchange::Rejected(CodeRejection::RedirectUriMismatch) => Err(Error::invalid("redirect_uri", "Mismatching redirect URI.")),
         CodeExchange::Rejected(CodeRejection::PkceFailed) => Err(Error::InvalidGrant { description: Some("PKCE verification failed.") }),
         CodeExchange::Rejected(CodeRejection::Expired) | CodeExchange::Replayed | CodeExchange::Unknown => Err(Error::invalid_grant()),

@@ -8,6 +8,7 @@ use super::application::Application;
 use super::clock::UnixTime;
 use super::scope::Scope;
 use super::secret::Secret;
+use super::user::UserId;
 use crate::store::NewTokenPair;
 
 /// A freshly issued token pair, the only time the plain values exist.
@@ -17,6 +18,11 @@ pub struct IssuedTokens {
     pub refresh_token: Secret,
     pub expires_in: i64,
     pub scope: Scope,
+    /// What an id_token needs, when the scope asks for one.
+    pub user_id: UserId,
+    pub auth_time: UnixTime,
+    pub nonce: Option<String>,
+    pub sid: Option<String>,
 }
 
 /// Generates a pair for `app` and the digests the store keeps of it.

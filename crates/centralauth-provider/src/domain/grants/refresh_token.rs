@@ -25,9 +25,17 @@ pub async fn refresh(
     let outcome =
         store.rotate_refresh_token(&SecretDigest::of(refresh_token), app.id, now, grace_seconds, requested.as_ref(), &digests).await?;
     match outcome {
-        RefreshOutcome::Rotated { scope, .. } => {
-            Ok(IssuedTokens { access_token: access, refresh_token: refresh, expires_in: app.lifetimes.access_token, scope })
-        }
+        // No nonce on refresh (OpenID Connect Core §12.2); auth_time and sid stay the sign-in's.
+        RefreshOutcome::Rotated { user_id, scope, auth_time, sid } => Ok(IssuedTokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: app.lifetimes.access_token,
+            scope,
+            user_id,
+            auth_time,
+            nonce: None,
+            sid,
+        }),
         RefreshOutcome::ScopeTooWide => Err(Error::InvalidScope),
         RefreshOutcome::Replayed | RefreshOutcome::AccessWithdrawn | RefreshOutcome::Unknown => Err(Error::invalid_grant()),
     }

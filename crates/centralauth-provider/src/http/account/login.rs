@@ -32,7 +32,7 @@ fn cookie(name: &'static str, value: String, secure: bool, same_site: SameSite) 
 }
 
 /// The CSRF cookie's token, made when the browser has none.
-fn csrf_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+pub fn csrf_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
         return (jar, existing);
     }
@@ -47,8 +47,10 @@ fn login_page(t: &'static Texts, status: StatusCode, csrf: &str, next: &str, use
 pub async fn login_form(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let next = params.get("next").ok().flatten();
+    // OpenID Connect's login_hint, passed on by the authorization endpoint.
+    let hint: String = params.get("login_hint").ok().flatten().unwrap_or("").chars().filter(|c| !c.is_control()).take(254).collect();
     let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
-    (jar, login_page(t, StatusCode::OK, &csrf, safe_next(next), "", None)).into_response()
+    (jar, login_page(t, StatusCode::OK, &csrf, safe_next(next), &hint, None)).into_response()
 }
 
 #[tracing::instrument(skip_all)]
@@ -87,13 +89,22 @@ pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar
     if !csrf_ok(&jar, form.0.get("csrf_token").ok().flatten()) {
         return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
     }
+    match end_session(&state, jar).await {
+        Ok(jar) => (jar, Redirect::to("/account/login/")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Signs the browser out: ends its session (which tells the applications signed in through it
+/// by back-channel logout) and removes the cookie.
+pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
     if let Some(session) = jar.get(SESSION_COOKIE) {
-        if let Err(e) = state.store.delete_session(&SecretDigest::of(session.value())).await {
-            return PageError::internal(e).into_response();
+        let ended = state.store.end_session(&SecretDigest::of(session.value()), clock::now()).await.map_err(PageError::internal)?;
+        if let Some(ended) = ended {
+            tracing::info!(user = ended.user_id.0, applications = ended.notified.len(), "signed out");
         }
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    (jar, Redirect::to("/account/login/")).into_response()
+    Ok(jar.remove(Cookie::build(SESSION_COOKIE).path("/")))
 }
 
 pub async fn account(State(state): State<AppState>, Lang(t): Lang, MaybeSession(session): MaybeSession, jar: CookieJar) -> Response {

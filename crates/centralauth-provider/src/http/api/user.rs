@@ -15,7 +15,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::bearer_token;
 use crate::http::state::AppState;
 
-fn unauthorized(error: Option<&str>) -> Response {
+/// 401 with the RFC 6750 §3 challenge.
+pub fn unauthorized(error: Option<&str>) -> Response {
     let challenge = match error {
         Some(e) => format!("Bearer realm=\"centralauth\", error=\"{e}\""),
         None => "Bearer realm=\"centralauth\"".to_string(),

@@ -1,7 +1,9 @@
-//! `GET {prefix}/o/authorize/` (RFC 6749 §4.1.1). Fatal errors (unknown client, unregistered
-//! redirect URI, no membership) are an error page and never a redirect; the others are
-//! redirected to the client with `error` and `state` (§4.1.2.1). No consent screen: these are
-//! first-party applications, as in the original.
+//! `GET|POST {prefix}/o/authorize/` (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2). Fatal errors
+//! (unknown client, unregistered redirect URI, no membership) are an error page and never a
+//! redirect; the others are redirected to the client with `error` and `state` (§4.1.2.1). No
+//! consent screen: these are first-party applications, as in the original. OpenID Connect adds
+//! `nonce`, `prompt` (`none`, `login`; `consent` and `select_account` need nothing here),
+//! `max_age` and `login_hint`; request objects are refused as unsupported.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -15,7 +17,7 @@ use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect_uri;
 use crate::domain::scope::Scope;
 use crate::http::error::PageError;
-use crate::http::extract::{MaybeSession, Params};
+use crate::http::extract::{MaybeSession, PageForm, Params};
 use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 
@@ -63,19 +65,66 @@ impl Found for Redirect {
     }
 }
 
+/// `prompt` (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Prompt {
+    none: bool,
+    login: bool,
+}
+
+impl Prompt {
+    fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
+        let mut prompt = Prompt::default();
+        for value in raw.unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
+            match value {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" | "select_account" => {}
+                _ => return Err("Unsupported prompt value."),
+            }
+        }
+        if prompt.none && (prompt.login || raw.is_some_and(|r| r.split(' ').filter(|v| !v.is_empty()).count() > 1)) {
+            return Err("prompt=none cannot be combined with other values.");
+        }
+        Ok(prompt)
+    }
+}
+
 #[tracing::instrument(skip_all, fields(client_id))]
-pub async fn authorize(
+pub async fn authorize_get(
     State(state): State<AppState>,
     Lang(t): Lang,
     MaybeSession(session): MaybeSession,
     RawQuery(query): RawQuery,
 ) -> Response {
+    match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => authorize(state, t, session, params).await,
+        Err(e) => PageError::new(StatusCode::BAD_REQUEST, t, Some("invalid_request"), e.to_string()).into_response(),
+    }
+}
+
+/// OpenID Connect Core §3.1.2.1: the authorization request may also be a form POST.
+#[tracing::instrument(skip_all, fields(client_id))]
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    Lang(t): Lang,
+    MaybeSession(session): MaybeSession,
+    PageForm(params): PageForm,
+) -> Response {
+    authorize(state, t, session, params).await
+}
+
+/// The authorization request again as a query string, without `dropped` parameters.
+fn query_without(params: &Params, dropped: &[&str]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.raw_pairs().iter().filter(|(k, _)| !dropped.contains(&k.as_str())) {
+        query.append_pair(k, v);
+    }
+    query.finish()
+}
+
+async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, session: Option<crate::domain::session::SessionUser>, params: Params) -> Response {
     let fatal = |message: &str| PageError::new(StatusCode::BAD_REQUEST, t, Some("invalid_request"), message).into_response();
-    let raw_query = query.unwrap_or_default();
-    let params = match Params::parse(raw_query.as_bytes()) {
-        Ok(p) => p,
-        Err(e) => return fatal(&e.to_string()),
-    };
     let (client_id, requested_uri) = match (params.get("client_id"), params.get("redirect_uri")) {
         (Ok(c), Ok(r)) => (c, r),
         (Err(e), _) | (_, Err(e)) => return fatal(&e.to_string()),
@@ -109,6 +158,29 @@ pub async fn authorize(
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
     let Some(scope) = Scope::parse_requested(scope) else { return client.error(OAuthErrorCode::InvalidScope, None) };
+    // Request objects (OpenID Connect Core §6) are not supported, and say so (§6.1, §6.2).
+    if params.raw_pairs().iter().any(|(k, _)| k == "request") {
+        return client.to(&[("error", "request_not_supported")]);
+    }
+    if params.raw_pairs().iter().any(|(k, _)| k == "request_uri") {
+        return client.to(&[("error", "request_uri_not_supported")]);
+    }
+    let (nonce, prompt, max_age, login_hint) = match (single("nonce"), single("prompt"), single("max_age"), single("login_hint")) {
+        (Ok(n), Ok(p), Ok(m), Ok(l)) => (n, p, m, l),
+        (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
+    };
+    if nonce.is_some_and(|n| n.len() > 512) {
+        return client.error(OAuthErrorCode::InvalidRequest, Some("nonce is too long."));
+    }
+    let prompt = match Prompt::parse(prompt) {
+        Ok(p) => p,
+        Err(e) => return client.error(OAuthErrorCode::InvalidRequest, Some(e)),
+    };
+    let max_age = match max_age.map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(seconds)) if seconds >= 0 => Some(seconds),
+        Some(_) => return client.error(OAuthErrorCode::InvalidRequest, Some("max_age must be a number of seconds.")),
+    };
     let code_challenge = match challenge.map(|c| CodeChallenge::parse(c, method)).transpose() {
         Ok(c) => c,
         Err(e) => return client.error(OAuthErrorCode::InvalidRequest, Some(&e.to_string())),
@@ -117,20 +189,54 @@ pub async fn authorize(
         return client.error(OAuthErrorCode::InvalidRequest, Some(&e.to_string()));
     }
 
+    let now = clock::now();
+    // A sign-in is needed without a session, when the client demands a fresh one (prompt=login),
+    // or when the session's sign-in is older than max_age (OpenID Connect Core §3.1.2.1).
+    let session = session.filter(|s| !prompt.login && max_age.is_none_or(|m| now - s.auth_time <= m));
     let Some(session) = session else {
-        let here = format!("{}/o/authorize/?{raw_query}", state.settings.prefix);
-        let login = format!("/account/login/?{}", url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &here).finish());
-        return Redirect::to(&login).into_response_found();
+        if prompt.none {
+            return client.to(&[("error", "login_required")]);
+        }
+        // After the sign-in the request comes back without what asked for it, or it would loop.
+        let here = format!("{}/o/authorize/?{}", state.settings.prefix, query_without(&params, &["prompt", "max_age"]));
+        let mut login = url::form_urlencoded::Serializer::new(String::new());
+        login.append_pair("next", &here);
+        if let Some(hint) = login_hint {
+            login.append_pair("login_hint", hint);
+        }
+        return Redirect::to(&format!("/account/login/?{}", login.finish())).into_response_found();
     };
 
-    let request = AuthorizationRequest { redirect_uri, redirect_uri_given: requested_uri.is_some(), scope, code_challenge };
-    let now = clock::now();
-    match authorization_code::issue_code(state.store.as_ref(), &app, session.user_id, session.auth_time, &request, now).await {
+    let request = AuthorizationRequest {
+        redirect_uri,
+        redirect_uri_given: requested_uri.is_some(),
+        scope,
+        code_challenge,
+        nonce: nonce.map(str::to_string),
+    };
+    match authorization_code::issue_code(state.store.as_ref(), &app, session.user_id, session.auth_time, session.sid.as_deref(), &request, now)
+        .await
+    {
         Ok(code) => client.to(&[("code", code.expose())]),
         // The original shows this as a page (400), not as a redirect to the client.
         Err(crate::domain::Error::AccessDenied) => {
             PageError::new(StatusCode::BAD_REQUEST, t, Some("access_denied"), t.not_member).into_response()
         }
         Err(e) => PageError::from_domain(e, t).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Prompt;
+
+    #[test]
+    fn prompt_none_stands_alone_and_unknown_values_are_refused() {
+        assert_eq!(Prompt::parse(Some("login consent")), Ok(Prompt { none: false, login: true }));
+        assert_eq!(Prompt::parse(Some("none")), Ok(Prompt { none: true, login: false }));
+        assert!(Prompt::parse(Some("none login")).is_err());
+        assert!(Prompt::parse(Some("none consent")).is_err());
+        assert!(Prompt::parse(Some("bogus")).is_err());
+        assert_eq!(Prompt::parse(None), Ok(Prompt::default()));
     }
 }

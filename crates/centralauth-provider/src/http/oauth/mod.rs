@@ -2,9 +2,12 @@
 
 pub mod authorize;
 pub mod introspect;
+pub mod jwks;
+pub mod logout;
 pub mod metadata;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -13,8 +16,12 @@ use super::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/o/authorize/", get(authorize::authorize))
+        .route("/o/authorize/", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/o/token/", post(token::token))
         .route("/o/revoke_token/", post(revoke::revoke))
         .route("/o/introspect/", get(introspect::introspect_query).post(introspect::introspect_form))
+        .route("/o/userinfo/", get(userinfo::userinfo_get).post(userinfo::userinfo_post))
+        .route("/o/jwks/", get(jwks::jwks))
+        .route("/o/logout/", get(logout::logout_get).post(logout::logout_post))
+        .route("/o/.well-known/openid-configuration", get(metadata::metadata))
 }

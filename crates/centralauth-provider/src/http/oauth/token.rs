@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::{OAuthErrorCode, TokenResponse};
 
-use crate::domain::clock;
+use crate::domain::{clock, oidc};
 use crate::domain::grants::{IssuedTokens, authorization_code, refresh_token};
 use crate::http::error::{OAuthError, no_store};
 use crate::http::extract::{ClientCredentials, OAuthForm, Params};
@@ -65,17 +65,24 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, OAuthForm(
             refresh_token::refresh(state.store.as_ref(), &app, refresh_token, scope, state.settings.refresh_grace_seconds, now).await?
         }
     };
-    Ok(token_response(issued))
+    // OpenID Connect: an id_token whenever the grant has the `openid` scope (Core §3.1.3.3, §12.2).
+    let id_token = if issued.scope.contains("openid") {
+        let key = state.keys.signing_key(state.store.as_ref(), app.oidc.id_token_signing_alg).await?;
+        Some(oidc::sign_id_token(&key, &state.issuer(), &app, &issued, now)?)
+    } else {
+        None
+    };
+    Ok(token_response(issued, id_token))
 }
 
-fn token_response(issued: IssuedTokens) -> Response {
+fn token_response(issued: IssuedTokens, id_token: Option<String>) -> Response {
     let body = TokenResponse {
         access_token: issued.access_token.expose().to_string(),
         expires_in: issued.expires_in,
         token_type: "Bearer".to_string(),
         scope: issued.scope.to_string(),
         refresh_token: issued.refresh_token.expose().to_string(),
-        id_token: None,
+        id_token,
     };
     let mut response = Json(body).into_response();
     no_store(&mut response);

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 
 use super::{SqlStore, write_audit};
 use crate::domain::application::{
-    Application, ApplicationId, NewApplication, PkcePolicy, TokenLifetimes, join_redirect_uris, split_redirect_uris,
+    Application, ApplicationId, NewApplication, OidcSettings, PkcePolicy, TokenLifetimes, join_redirect_uris, split_redirect_uris,
 };
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock;
-use crate::domain::redirect_uri::RedirectUriMatch;
+use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
+use crate::domain::signing::Algorithm;
 use crate::domain::secret::SecretDigest;
 use crate::store::errors::conflict_or_other;
 use crate::store::{ApplicationStore, StoreError, StoreResult};
@@ -24,6 +25,9 @@ pub(super) struct ApplicationRow {
     pkce: String,
     access_token_lifetime: i64,
     refresh_token_lifetime: i64,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
+    id_token_signing_alg: String,
     created_at: i64,
 }
 
@@ -39,6 +43,11 @@ impl From<ApplicationRow> for Application {
             redirect_uri_match: RedirectUriMatch::parse(&r.redirect_uri_match).unwrap_or(RedirectUriMatch::Exact),
             pkce: PkcePolicy::parse(&r.pkce).unwrap_or(PkcePolicy::Required),
             lifetimes: TokenLifetimes { access_token: r.access_token_lifetime, refresh_token: r.refresh_token_lifetime },
+            oidc: OidcSettings {
+                post_logout_redirect_uris: split_redirect_uris(&r.post_logout_redirect_uris),
+                backchannel_logout_uri: RedirectUri::parse(&r.backchannel_logout_uri).ok(),
+                id_token_signing_alg: Algorithm::parse(&r.id_token_signing_alg).unwrap_or_default(),
+            },
             created_at: r.created_at,
         }
     }
@@ -48,7 +57,8 @@ macro_rules! select_application {
     ($where:literal) => {
         concat!(
             "SELECT id, name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
-             access_token_lifetime, refresh_token_lifetime, created_at FROM applications ",
+             access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, \
+             id_token_signing_alg, created_at FROM applications ",
             $where
         )
     };
@@ -61,7 +71,8 @@ impl ApplicationStore for SqlStore {
         let now = clock::now();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
-             access_token_lifetime, refresh_token_lifetime, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, id_token_signing_alg, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&app.name)
         .bind(app.client_id.as_str())
@@ -71,6 +82,9 @@ impl ApplicationStore for SqlStore {
         .bind(app.pkce.as_str())
         .bind(app.lifetimes.access_token)
         .bind(app.lifetimes.refresh_token)
+        .bind(join_redirect_uris(&app.oidc.post_logout_redirect_uris))
+        .bind(app.oidc.backchannel_logout_uri.as_ref().map_or("", RedirectUri::as_str))
+        .bind(app.oidc.id_token_signing_alg.as_str())
         .bind(now)
         .fetch_one(&mut *tx)
         .await
@@ -84,6 +98,7 @@ impl ApplicationStore for SqlStore {
             redirect_uri_match: app.redirect_uri_match,
             pkce: app.pkce,
             lifetimes: app.lifetimes,
+            oidc: app.oidc.clone(),
             created_at: now,
         };
         write_audit(&mut tx, &AuditEntry::new(actor, "application.create", &created.client_id).application(id).after(&created)).await?;
@@ -112,7 +127,8 @@ impl ApplicationStore for SqlStore {
             .into();
         sqlx::query(
             "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, redirect_uri_match = $4, pkce = $5, \
-             access_token_lifetime = $6, refresh_token_lifetime = $7 WHERE id = $8",
+             access_token_lifetime = $6, refresh_token_lifetime = $7, post_logout_redirect_uris = $8, backchannel_logout_uri = $9, \
+             id_token_signing_alg = $10 WHERE id = $11",
         )
         .bind(&app.name)
         .bind(&app.client_secret_digest.0)
@@ -121,6 +137,9 @@ impl ApplicationStore for SqlStore {
         .bind(app.pkce.as_str())
         .bind(app.lifetimes.access_token)
         .bind(app.lifetimes.refresh_token)
+        .bind(join_redirect_uris(&app.oidc.post_logout_redirect_uris))
+        .bind(app.oidc.backchannel_logout_uri.as_ref().map_or("", RedirectUri::as_str))
+        .bind(app.oidc.id_token_signing_alg.as_str())
         .bind(app.id.0)
         .execute(&mut *tx)
         .await?;

@@ -23,6 +23,9 @@ struct ConsumedCode {
     scope: String,
     code_challenge: Option<String>,
     expires_at: i64,
+    auth_time: i64,
+    nonce: Option<String>,
+    sid: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -109,8 +112,8 @@ async fn revoke_family(tx: &mut Transaction<'static, Db>, family_id: i64, now: U
 impl GrantStore for SqlStore {
     async fn insert_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO authorization_codes (code_digest, application_id, user_id, redirect_uri, scope, code_challenge, auth_time, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO authorization_codes (code_digest, application_id, user_id, redirect_uri, scope, code_challenge, auth_time, expires_at, \
+             nonce, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&code.digest.0)
         .bind(code.grant.application_id.0)
@@ -120,6 +123,8 @@ impl GrantStore for SqlStore {
         .bind(&code.grant.code_challenge)
         .bind(code.auth_time)
         .bind(code.grant.expires_at)
+        .bind(&code.nonce)
+        .bind(&code.sid)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -137,7 +142,7 @@ impl GrantStore for SqlStore {
         let consumed: Option<ConsumedCode> = sqlx::query_as(
             "UPDATE authorization_codes SET consumed_at = $1 \
              WHERE code_digest = $2 AND application_id = $3 AND consumed_at IS NULL \
-             RETURNING user_id, redirect_uri, scope, code_challenge, expires_at",
+             RETURNING user_id, redirect_uri, scope, code_challenge, expires_at, auth_time, nonce, sid",
         )
         .bind(now)
         .bind(&code.0)
@@ -178,8 +183,8 @@ impl GrantStore for SqlStore {
         }
         let scope = grant.scope.to_string();
         let (family_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO token_families (application_id, user_id, scope, auth_time, created_at, expires_at) \
-             SELECT application_id, user_id, scope, auth_time, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
+            "INSERT INTO token_families (application_id, user_id, scope, auth_time, sid, created_at, expires_at) \
+             SELECT application_id, user_id, scope, auth_time, sid, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
         )
         .bind(now)
         .bind(tokens.refresh_expires_at)
@@ -193,7 +198,7 @@ impl GrantStore for SqlStore {
             .await?;
         insert_pair(&mut tx, family_id, &scope, now, tokens).await?;
         tx.commit().await?;
-        Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope })
+        Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope, auth_time: row.auth_time, nonce: row.nonce, sid: row.sid })
     }
 
     async fn rotate_refresh_token(
@@ -255,14 +260,14 @@ impl GrantStore for SqlStore {
             }
         };
         // A refresh re-checks access: no refresh for a deactivated user or membership.
-        let access: Option<(i64, bool, Option<bool>)> = sqlx::query_as(
-            "SELECT f.user_id, u.is_active, m.is_active FROM token_families f JOIN users u ON u.id = f.user_id \
+        let access: Option<(i64, bool, Option<bool>, i64, Option<String>)> = sqlx::query_as(
+            "SELECT f.user_id, u.is_active, m.is_active, f.auth_time, f.sid FROM token_families f JOIN users u ON u.id = f.user_id \
              LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id WHERE f.id = $1",
         )
         .bind(family_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((user_id, true, Some(true))) = access else {
+        let Some((user_id, true, Some(true), auth_time, sid)) = access else {
             return Ok(RefreshOutcome::AccessWithdrawn);
         };
         let granted = Scope::from_stored(&granted_scope);
@@ -273,7 +278,7 @@ impl GrantStore for SqlStore {
         };
         insert_pair(&mut tx, family_id, &scope.to_string(), now, tokens).await?;
         tx.commit().await?;
-        Ok(RefreshOutcome::Rotated { user_id: UserId(user_id), scope })
+        Ok(RefreshOutcome::Rotated { user_id: UserId(user_id), scope, auth_time, sid })
     }
 
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {

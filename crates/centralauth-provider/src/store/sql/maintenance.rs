@@ -20,7 +20,7 @@ impl MaintenanceStore for SqlStore {
 
     async fn purge_expired(&self, now: UnixTime, batch: i64) -> StoreResult<u64> {
         let forget = now - REPLAY_MEMORY_SECONDS;
-        let statements: [(&str, i64); 6] = [
+        let statements: [(&str, i64); 7] = [
             (
                 "DELETE FROM authorization_codes WHERE code_digest IN \
                  (SELECT code_digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
@@ -41,6 +41,8 @@ impl MaintenanceStore for SqlStore {
                 "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE failed_at < $1 LIMIT $2)",
                 now - LOGIN_FAILURE_MEMORY_SECONDS,
             ),
+            // Retired signing keys leave the JWKS once the last token they signed has expired.
+            ("DELETE FROM signing_keys WHERE kid IN (SELECT kid FROM signing_keys WHERE expires_at < $1 LIMIT $2)", now),
         ];
         let mut purged = 0;
         for (sql, cutoff) in statements {

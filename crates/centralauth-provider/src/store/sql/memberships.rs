@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 
+use super::events::enqueue_event;
 use super::{SqlStore, count_owned, distinct, insert_links, write_audit};
+use crate::domain::clock;
+use crate::domain::oidc::{self, EventKind};
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::membership::{GroupId, Membership, MembershipFlags, MembershipId, MembershipSpec};
@@ -144,6 +147,9 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_groups", "membership_id, group_id", id, &groups).await?;
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let after = membership_of(id, spec, groups, perms);
+        if let Some(kind) = oidc::membership_change_event(&before, &after) {
+            enqueue_event(&mut tx, spec.application_id, kind, &oidc::subject(spec.user_id.0), None, clock::now()).await?;
+        }
         let entry = AuditEntry::new(actor, "membership.update", format!("membership {id}"))
             .application(spec.application_id.0)
             .user(spec.user_id.0)
@@ -158,6 +164,9 @@ impl MembershipStore for SqlStore {
         let mut tx = self.write().await?;
         let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
         sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
+        if before.flags.is_active {
+            enqueue_event(&mut tx, app, EventKind::Logout, &oidc::subject(user.0), None, clock::now()).await?;
+        }
         let entry = AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0))
             .application(app.0)
             .user(user.0)

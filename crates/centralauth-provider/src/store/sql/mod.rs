@@ -6,8 +6,10 @@
 
 mod applications;
 mod audit;
+mod events;
 mod grants;
 mod import;
+mod keys;
 mod maintenance;
 mod memberships;
 mod permissions;

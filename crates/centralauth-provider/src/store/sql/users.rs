@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 
+use super::events::enqueue_event;
 use super::{SqlStore, write_audit};
+use crate::domain::application::ApplicationId;
+use crate::domain::oidc::{self, EventKind};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::{self, UnixTime};
 use crate::domain::user::{NewUser, Role, User, UserChanges, UserId, username_key};
@@ -162,6 +165,15 @@ impl UserStore for SqlStore {
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
+        if before.is_active && !after.is_active {
+            // Every application the user is a member of ends their sessions now (issue #5).
+            let apps: Vec<(i64,)> =
+                sqlx::query_as("SELECT application_id FROM memberships WHERE user_id = $1 AND is_active = $2").bind(id.0).bind(true).fetch_all(&mut *tx).await?;
+            let subject = oidc::subject(id.0);
+            for (app,) in apps {
+                enqueue_event(&mut tx, ApplicationId(app), EventKind::Logout, &subject, None, clock::now()).await?;
+            }
+        }
         let mut entry = AuditEntry::new(actor, "user.update", &after.username).user(id.0).before(&before).after(&after);
         if changes.password_hash.is_some() {
             entry.action = "user.update_password";
