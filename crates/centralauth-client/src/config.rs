@@ -40,6 +40,10 @@ pub struct Paths {
     pub sign_in: String,
     /// Where the browser goes after logout.
     pub after_logout: String,
+    /// Receives the provider's back-channel events (logout tokens and access-changed security
+    /// event tokens); registered as the application's back-channel URI at the provider. Mounted
+    /// by [`crate::CentralAuth::backchannel_router`], not by `router`.
+    pub backchannel: String,
 }
 
 impl Default for Paths {
@@ -50,6 +54,7 @@ impl Default for Paths {
             logout: "/centralauth/logout/".into(),
             sign_in: "/centralauth/sign-in/".into(),
             after_logout: "/".into(),
+            backchannel: "/centralauth/backchannel/".into(),
         }
     }
 }
@@ -70,6 +75,12 @@ pub struct CentralAuthConfig {
     pub paths: Paths,
     /// Timeout of each request to the provider.
     pub timeout: Duration,
+    /// How old (by its `iat`) a back-channel event may be and still be accepted. The provider
+    /// retries a delivery while the application is down, so this is generous; default one hour.
+    pub event_max_age: Duration,
+    /// The provider's signing keys are fetched again when an event names an unknown key id (the
+    /// keys rotate), but at most once per this interval; default 10 seconds.
+    pub key_refetch_interval: Duration,
 }
 
 /// A configuration that cannot work.
@@ -98,7 +109,8 @@ fn parse_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
 }
 
 impl CentralAuthConfig {
-    /// A configuration with the default paths and a 10 second timeout.
+    /// A configuration with the default paths, a 10 second timeout, and back-channel events
+    /// accepted up to an hour after they were signed.
     pub fn new(provider_url: &str, client_id: impl Into<String>, client_secret: ClientSecret, app_url: &str) -> Result<Self, ConfigError> {
         Ok(Self {
             provider_url: parse_url("provider URL", provider_url)?,
@@ -107,6 +119,8 @@ impl CentralAuthConfig {
             app_url: parse_url("app URL", app_url)?,
             paths: Paths::default(),
             timeout: Duration::from_secs(10),
+            event_max_age: Duration::from_secs(3600),
+            key_refetch_interval: Duration::from_secs(10),
         })
     }
 
@@ -131,6 +145,11 @@ impl CentralAuthConfig {
     pub fn redirect_uri(&self) -> String {
         format!("{}{}", self.app_url.as_str().trim_end_matches('/'), self.paths.callback)
     }
+
+    /// The back-channel URI to register at the provider: app URL + back-channel path.
+    pub fn backchannel_uri(&self) -> String {
+        format!("{}{}", self.app_url.as_str().trim_end_matches('/'), self.paths.backchannel)
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +161,7 @@ mod tests {
         let c = CentralAuthConfig::new("http://127.0.0.1:8000/provider/", "id", ClientSecret::new("s"), "http://app.test/").unwrap();
         assert_eq!(c.endpoint("/o/token/"), "http://127.0.0.1:8000/provider/o/token/");
         assert_eq!(c.redirect_uri(), "http://app.test/centralauth/login/callback/");
+        assert_eq!(c.backchannel_uri(), "http://app.test/centralauth/backchannel/");
         assert!(CentralAuthConfig::new("ftp://x", "id", ClientSecret::new("s"), "http://a").is_err());
         assert!(format!("{:?}", c.client_secret).contains("***"));
     }

@@ -10,7 +10,12 @@
 //! - the [`Principal`] extractor (required, or `Option<Principal>`), [`Principal::has_perm`]
 //!   and the [`require_perm`] guard;
 //! - permission registration ([`CentralAuth::register_permissions`]) and a hook for apps that
-//!   mirror users into their own database ([`UserSyncHook`]).
+//!   mirror users into their own database ([`UserSyncHook`]);
+//! - a back-channel receiver ([`CentralAuth::backchannel_router`]) for the provider's signed
+//!   events: a logout token (the user signed out at the provider, or lost access) ends all of
+//!   that user's sessions at their next request, an access-changed event makes them sync at
+//!   their next request instead of when the access token expires. Events are kept in an
+//!   [`AccessEvents`] store, by default [`MemoryAccessEvents`] (per process).
 //!
 //! Sessions are [tower-sessions] sessions, with any of its stores; the tokens stay in the
 //! session store on the server, the browser only holds the session cookie.
@@ -43,15 +48,19 @@
 //!     .merge(auth.router())
 //!     // Order matters: the session layer must be outside (added after) the sync layer.
 //!     .layer(auth.sync_layer())
-//!     .layer(SessionManagerLayer::new(MemoryStore::default()));
+//!     .layer(SessionManagerLayer::new(MemoryStore::default()))
+//!     // Server to server: merged after the layers, so that no session (or CSRF) layer wraps it.
+//!     .merge(auth.backchannel_router());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! Register `{CENTRALAUTH_APP_URL}/centralauth/login/callback/` as the application's redirect
-//! URI at the provider. Pages without a signed-in user redirect to
-//! `/centralauth/login/?next=…`; requests that do not accept `text/html` get 401 JSON instead.
+//! URI at the provider, and `{CENTRALAUTH_APP_URL}/centralauth/backchannel/` as its back-channel
+//! URI (a django-centralauth provider sends no events; nothing changes then). Pages without a
+//! signed-in user redirect to `/centralauth/login/?next=…`; requests that do not accept
+//! `text/html` get 401 JSON instead.
 //! A permission the provider grants but the app never declared (when the app passed its
 //! [`PermissionSet`] to the builder) is dropped with a warning instead of failing.
 //!
@@ -60,10 +69,13 @@
 
 #![warn(missing_docs)]
 
+mod backchannel;
 mod config;
 mod error;
+mod events;
 mod guard;
 mod hook;
+mod keys;
 mod pages;
 mod permissions;
 mod principal;
@@ -79,12 +91,15 @@ use axum::Router;
 pub use centralauth_wire::PermsSyncResponse;
 pub use config::{CentralAuthConfig, ClientSecret, ConfigError, Paths};
 pub use error::{ProviderError, RegisterError};
+pub use events::{AccessEvent, AccessEvents, EventsError, EventsFuture, MemoryAccessEvents, SubjectEvents};
 pub use guard::{RequirePerm, RequirePermLayer, SignInRequired, require_perm};
 pub use hook::{HookError, UserSyncHook, hook_fn};
 pub use permissions::PermissionSet;
 pub use principal::Principal;
 pub use sync::{SyncLayer, SyncService};
 
+use backchannel::Replays;
+use keys::KeyCache;
 use provider::ProviderClient;
 use sync::InFlight;
 
@@ -99,6 +114,9 @@ struct Inner {
     provider: ProviderClient,
     hook: Option<Box<dyn UserSyncHook>>,
     in_flight: InFlight,
+    events: Box<dyn AccessEvents>,
+    keys: KeyCache,
+    replays: Replays,
 }
 
 /// Builds a [`CentralAuth`].
@@ -106,6 +124,7 @@ pub struct CentralAuthBuilder {
     config: CentralAuthConfig,
     declared: Option<BTreeSet<String>>,
     hook: Option<Box<dyn UserSyncHook>>,
+    events: Option<Box<dyn AccessEvents>>,
 }
 
 impl CentralAuthBuilder {
@@ -121,10 +140,22 @@ impl CentralAuthBuilder {
         self
     }
 
+    /// Where back-channel events are kept; the default is [`MemoryAccessEvents`], which serves
+    /// one process only. Give every instance of a load-balanced application the same shared
+    /// store.
+    pub fn access_events(mut self, events: impl AccessEvents) -> Self {
+        self.events = Some(Box::new(events));
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<CentralAuth, ConfigError> {
+        let keys = KeyCache::new(self.config.key_refetch_interval);
         let provider = ProviderClient::new(self.config, self.declared)?;
-        Ok(CentralAuth { inner: Arc::new(Inner { provider, hook: self.hook, in_flight: InFlight::default() }) })
+        let events = self.events.unwrap_or_else(|| Box::new(MemoryAccessEvents::new()));
+        Ok(CentralAuth {
+            inner: Arc::new(Inner { provider, hook: self.hook, in_flight: InFlight::default(), events, keys, replays: Replays::default() }),
+        })
     }
 }
 
@@ -136,7 +167,7 @@ impl CentralAuth {
 
     /// Starts a builder.
     pub fn builder(config: CentralAuthConfig) -> CentralAuthBuilder {
-        CentralAuthBuilder { config, declared: None, hook: None }
+        CentralAuthBuilder { config, declared: None, hook: None, events: None }
     }
 
     /// The configuration.
@@ -147,6 +178,16 @@ impl CentralAuth {
     /// The login, callback, logout and sign-in routes, to `merge` into the app's router.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         routes::router(self)
+    }
+
+    /// The back-channel receiver: `POST {paths.backchannel}` (default
+    /// `/centralauth/backchannel/`), where the provider pushes logout tokens and access-changed
+    /// events; register [`CentralAuthConfig::backchannel_uri`] as the application's back-channel
+    /// URI at the provider. The provider calls it server to server, without the user's cookie,
+    /// so merge it *after* the session layer (and any CSRF protection), where those layers do
+    /// not wrap it: `app.layer(auth.sync_layer()).layer(sessions).merge(auth.backchannel_router())`.
+    pub fn backchannel_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        backchannel::router(self)
     }
 
     /// The layer that keeps sessions in step with the provider; see [`SyncLayer`].
@@ -166,6 +207,18 @@ impl CentralAuth {
 
     pub(crate) fn in_flight(&self) -> &InFlight {
         &self.inner.in_flight
+    }
+
+    pub(crate) fn access_events(&self) -> &dyn AccessEvents {
+        self.inner.events.as_ref()
+    }
+
+    pub(crate) fn keys(&self) -> &KeyCache {
+        &self.inner.keys
+    }
+
+    pub(crate) fn replays(&self) -> &Replays {
+        &self.inner.replays
     }
 
     pub(crate) async fn run_hook(&self, user: &Principal) -> Result<(), HookError> {

@@ -1,10 +1,12 @@
 //! The requests this client makes to the provider: token grants through the `oauth2` crate,
-//! `/user/`, `/perms/` and revocation with its HTTP client. Redirects are never followed.
+//! `/user/`, `/perms/`, revocation, and OpenID Connect discovery with the signing keys (for
+//! back-channel events) with its HTTP client. Redirects are never followed.
 
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use centralauth_wire::{PermsSyncRequest, PermsSyncResponse, UserInfo};
+use jsonwebtoken::jwk::JwkSet;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier,
@@ -36,6 +38,31 @@ impl StoredToken {
 
 pub(crate) fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Unix microseconds of `time` (0 before 1970).
+pub(crate) fn unix_micros(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map(|d| d.as_micros().try_into().unwrap_or(u64::MAX)).unwrap_or(0)
+}
+
+/// Now, in unix microseconds.
+pub(crate) fn now_micros() -> u64 {
+    unix_micros(SystemTime::now())
+}
+
+/// The user as `/user/` describes them: the principal, and their stable id when the provider
+/// names it (centralauth does, django-centralauth does not).
+#[derive(Debug, Clone)]
+pub(crate) struct FetchedUser {
+    pub principal: Principal,
+    pub sub: Option<String>,
+}
+
+/// The part of the provider's OpenID Connect discovery document the client uses.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Discovery {
+    pub issuer: String,
+    pub jwks_uri: String,
 }
 
 /// The start of a sign-in: where to send the browser, and what the callback must check.
@@ -131,7 +158,7 @@ impl ProviderClient {
     }
 
     /// `GET /user/`: who the token's user is here. 401 and 403 mean access is gone.
-    pub async fn fetch_user(&self, access_token: &str) -> Result<Principal, ProviderError> {
+    pub async fn fetch_user(&self, access_token: &str) -> Result<FetchedUser, ProviderError> {
         let response = self.http.get(self.config.endpoint("/user/")).bearer_auth(access_token).send().await.map_err(transport)?;
         let status = response.status();
         if status == 401 || status == 403 {
@@ -140,8 +167,28 @@ impl ProviderClient {
         if !status.is_success() {
             return Err(ProviderError::BadAnswer(format!("/user/ answered {status}")));
         }
-        let info: UserInfo = response.json().await.map_err(|e| ProviderError::BadAnswer(format!("/user/: {e}")))?;
-        Ok(Principal::from_user_info(info, self.declared.as_ref()))
+        let mut info: UserInfo = response.json().await.map_err(|e| ProviderError::BadAnswer(format!("/user/: {e}")))?;
+        let sub = info.sub.take();
+        Ok(FetchedUser { principal: Principal::from_user_info(info, self.declared.as_ref()), sub })
+    }
+
+    /// `GET {provider}/o/.well-known/openid-configuration`: the issuer and its `jwks_uri`.
+    pub async fn fetch_discovery(&self) -> Result<Discovery, ProviderError> {
+        self.get_json(&self.config.endpoint("/o/.well-known/openid-configuration"), "discovery").await
+    }
+
+    /// The provider's signing keys, from the discovery's `jwks_uri`.
+    pub async fn fetch_jwks(&self, jwks_uri: &str) -> Result<JwkSet, ProviderError> {
+        self.get_json(jwks_uri, "JWKS").await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str, what: &str) -> Result<T, ProviderError> {
+        let response = self.http.get(url).send().await.map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ProviderError::BadAnswer(format!("{what} ({url}) answered {status}")));
+        }
+        response.json().await.map_err(|e| ProviderError::BadAnswer(format!("{what} ({url}): {e}")))
     }
 
     /// RFC 7009 revocation of a refresh token (and with it, at our provider, its whole grant).

@@ -10,8 +10,8 @@ use tower_sessions::Session;
 use crate::CentralAuth;
 use crate::error::ProviderError;
 use crate::pages::{self, PROVIDER_UNAVAILABLE};
-use crate::provider::StoredToken;
-use crate::session::{LOGIN_KEY, PendingLogin, TOKEN_KEY, safe_next, store_sign_in};
+use crate::provider::{StoredToken, now_micros};
+use crate::session::{LOGIN_KEY, PendingLogin, SignIn, SyncRecord, TOKEN_KEY, safe_next, store_sign_in};
 
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(auth: &CentralAuth) -> Router<S> {
     let paths = &auth.config().paths;
@@ -66,6 +66,8 @@ fn provider_failure(headers: &HeaderMap, auth: &CentralAuth, err: ProviderError)
 /// `GET {callback}?code=…&state=…`: checks `state`, exchanges the code with the PKCE verifier,
 /// fetches the user, and only then starts the session under a new id.
 async fn callback(State(auth): State<CentralAuth>, session: Session, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    // Back-channel events from now on apply to this session (a logout during the sign-in ends it).
+    let started_at = now_micros();
     // One use only: a second callback with the same state finds nothing.
     let pending: Option<PendingLogin> = match session.remove(LOGIN_KEY).await {
         Ok(p) => p,
@@ -90,22 +92,24 @@ async fn callback(State(auth): State<CentralAuth>, session: Session, headers: He
         Ok(t) => t,
         Err(e) => return provider_failure(&headers, &auth, e),
     };
-    let user = match provider.fetch_user(&token.access_token).await {
-        Ok(u) if u.is_active => u,
+    let fetched = match provider.fetch_user(&token.access_token).await {
+        Ok(u) if u.principal.is_active => u,
         Ok(_) => return refused(&headers, "Your account is not active for this application.", &auth),
         Err(e) => return provider_failure(&headers, &auth, e),
     };
-    if let Err(e) = auth.run_hook(&user).await {
+    if let Err(e) = auth.run_hook(&fetched.principal).await {
         return internal(&headers, e);
     }
     // A new session id at sign-in (session fixation), then the tokens and the user.
     if let Err(e) = session.cycle_id().await {
         return internal(&headers, e);
     }
-    if let Err(e) = store_sign_in(&session, &token, &user).await {
+    let record = SyncRecord { sub: fetched.sub, signed_in_at: started_at, synced_at: started_at };
+    let sign_in = SignIn { token, user: fetched.principal, record };
+    if let Err(e) = store_sign_in(&session, &sign_in).await {
         return internal(&headers, e);
     }
-    tracing::info!(user = %user.username, "signed in");
+    tracing::info!(user = %sign_in.user.username, "signed in");
     Redirect::to(&pending.next).into_response()
 }
 

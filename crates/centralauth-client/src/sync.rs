@@ -3,6 +3,11 @@
 //! updates the session; when the provider refuses, the session ends. Concurrent requests of
 //! one session share one refresh in flight, so none of them logs the user out because another
 //! one rotated the refresh token first.
+//!
+//! It also applies the provider's back-channel events (received by [`crate::backchannel`], kept
+//! in [`crate::AccessEvents`]): a session of a user logged out at or after its sign-in ends at
+//! its next request, and a session of a user whose access changed at or after its last sync
+//! syncs at its next request, as if its access token had expired.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -13,17 +18,18 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use tokio::sync::OnceCell;
 use tower::{Layer, Service};
 use tower_sessions::Session;
 
 use crate::CentralAuth;
+use crate::events::SubjectEvents;
 use crate::pages::{self, PROVIDER_UNAVAILABLE};
 use crate::principal::Principal;
-use crate::provider::StoredToken;
-use crate::session::{signed_in, store_sign_in};
+use crate::provider::{StoredToken, now_micros, unix_micros};
+use crate::session::{SignIn, SyncRecord, signed_in, store_sign_in};
 
 /// The signed-in user of this request, put into the request extensions by [`SyncLayer`].
 #[derive(Clone, Debug)]
@@ -32,7 +38,13 @@ pub(crate) struct SignedIn(pub Principal);
 /// How a sync ended, shareable between the requests that waited for it.
 #[derive(Clone, Debug)]
 pub(crate) enum SyncOutcome {
-    Synced(StoredToken, Principal),
+    Synced {
+        token: StoredToken,
+        user: Principal,
+        sub: Option<String>,
+        /// Unix microseconds when the sync started: what it saw is at least as new as that.
+        started_at: u64,
+    },
     /// The provider refused the refresh or the user: the session ends.
     Refused(String),
     /// The provider could not be asked: the session stays, the request gets a 502.
@@ -50,33 +62,46 @@ pub(crate) struct InFlight {
     entries: Mutex<HashMap<String, Started>>,
 }
 
-/// When a refresh started, and the cell its outcome lands in.
-type Started = (Instant, Arc<OnceCell<SyncOutcome>>);
+/// When a refresh started (monotonic, and unix microseconds), and the cell its outcome lands in.
+struct Started {
+    at: Instant,
+    at_micros: u64,
+    cell: Arc<OnceCell<SyncOutcome>>,
+}
 
 const KEEP_FINISHED: Duration = Duration::from_secs(60);
 
 impl InFlight {
-    pub fn cell(&self, refresh_token: &str) -> Arc<OnceCell<SyncOutcome>> {
+    /// The cell of the refresh with `refresh_token`; a new one when there is none, or when the
+    /// existing one started before `not_before` (unix microseconds: an access change arrived
+    /// since, so its answer may be stale).
+    pub fn cell(&self, refresh_token: &str, not_before: Option<u64>) -> (u64, Arc<OnceCell<SyncOutcome>>) {
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.retain(|_, (started, cell)| {
-            started.elapsed() < KEEP_FINISHED
-                && match cell.get() {
+        entries.retain(|_, started| {
+            started.at.elapsed() < KEEP_FINISHED
+                && match started.cell.get() {
                     None => true,
-                    Some(SyncOutcome::Synced(token, _)) => !token.is_expired(),
+                    Some(SyncOutcome::Synced { token, .. }) => !token.is_expired(),
                     Some(_) => false,
                 }
         });
-        entries.entry(refresh_token.to_string()).or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new()))).1.clone()
+        let fresh = || Started { at: Instant::now(), at_micros: now_micros(), cell: Arc::new(OnceCell::new()) };
+        let entry = entries.entry(refresh_token.to_string()).or_insert_with(fresh);
+        if not_before.is_some_and(|t| entry.at_micros <= t) {
+            *entry = fresh();
+        }
+        (entry.at_micros, entry.cell.clone())
     }
 }
 
 impl CentralAuth {
-    /// Refreshes once per refresh token, however many requests ask at the same moment.
-    pub(crate) async fn refresh_and_sync(&self, token: &StoredToken) -> SyncOutcome {
+    /// Refreshes once per refresh token, however many requests ask at the same moment; with
+    /// `not_before`, never reuses a refresh that started at or before it.
+    pub(crate) async fn refresh_and_sync(&self, token: &StoredToken, not_before: Option<u64>) -> SyncOutcome {
         let Some(refresh_token) = token.refresh_token.clone() else {
             return SyncOutcome::Refused("no refresh token".into());
         };
-        let cell = self.in_flight().cell(&refresh_token);
+        let (started_at, cell) = self.in_flight().cell(&refresh_token, not_before);
         cell.get_or_init(|| async {
             let provider = self.provider();
             let fresh = match provider.refresh(&refresh_token).await {
@@ -84,14 +109,14 @@ impl CentralAuth {
                 Err(e) if e.is_refusal() => return SyncOutcome::Refused(e.to_string()),
                 Err(e) => return SyncOutcome::Unavailable(e.to_string()),
             };
-            let user = match provider.fetch_user(&fresh.access_token).await {
-                Ok(u) if u.is_active => u,
+            let fetched = match provider.fetch_user(&fresh.access_token).await {
+                Ok(u) if u.principal.is_active => u,
                 Ok(_) => return SyncOutcome::Refused("the membership is inactive".into()),
                 Err(e) if e.is_refusal() => return SyncOutcome::Refused(e.to_string()),
                 Err(e) => return SyncOutcome::Unavailable(e.to_string()),
             };
-            match self.run_hook(&user).await {
-                Ok(()) => SyncOutcome::Synced(fresh, user),
+            match self.run_hook(&fetched.principal).await {
+                Ok(()) => SyncOutcome::Synced { token: fresh, user: fetched.principal, sub: fetched.sub, started_at },
                 Err(e) => SyncOutcome::HookFailed(e.to_string()),
             }
         })
@@ -156,38 +181,44 @@ where
                 return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
             };
             let headers = request.headers().clone();
+            let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+            let session_failed = |e: &dyn std::fmt::Display, what: &str| {
+                tracing::error!(error = %e, "centralauth: {what} failed");
+                pages::error(&headers, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Session storage failed.")
+            };
             let current = match signed_in(&session).await {
                 Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "centralauth: reading the session failed");
-                    return Ok(pages::error(&headers, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Session storage failed."));
-                }
+                Err(e) => return Ok(session_failed(&e, "reading the session")),
             };
-            if let Some((token, user)) = current {
-                let user = if token.is_expired() {
-                    match auth.refresh_and_sync(&token).await {
-                        SyncOutcome::Synced(fresh, user) => {
-                            if let Err(e) = store_sign_in(&session, &fresh, &user).await {
-                                tracing::error!(error = %e, "centralauth: storing the session failed");
-                                return Ok(pages::error(
-                                    &headers,
-                                    StatusCode::INTERNAL_SERVER_ERROR,
-                                    "server_error",
-                                    "Session storage failed.",
-                                ));
+            if let Some(SignIn { token, user, record }) = current {
+                let events = match &record.sub {
+                    Some(sub) => match auth.access_events().get(sub).await {
+                        Ok(events) => events,
+                        Err(e) => {
+                            tracing::error!(error = %e, "centralauth: reading the back-channel events failed");
+                            return Ok(pages::error(&headers, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong."));
+                        }
+                    },
+                    None => SubjectEvents::default(),
+                };
+                if events.logged_out_at.is_some_and(|at| unix_micros(at) >= record.signed_in_at) {
+                    tracing::info!(user = %user.username, "logged out at the provider (back-channel); session ended");
+                    return Ok(end_session(&auth, &session, &headers, &target).await);
+                }
+                let access_changed = events.access_changed_at.map(unix_micros).filter(|&at| at >= record.synced_at);
+                let user = if token.is_expired() || access_changed.is_some() {
+                    match auth.refresh_and_sync(&token, access_changed).await {
+                        SyncOutcome::Synced { token, user, sub, started_at } => {
+                            let record = SyncRecord { sub: sub.or(record.sub), signed_in_at: record.signed_in_at, synced_at: started_at };
+                            let synced = SignIn { token, user, record };
+                            if let Err(e) = store_sign_in(&session, &synced).await {
+                                return Ok(session_failed(&e, "storing the session"));
                             }
-                            user
+                            synced.user
                         }
                         SyncOutcome::Refused(reason) => {
                             tracing::info!(user = %user.username, %reason, "access withdrawn; session ended");
-                            if let Err(e) = session.flush().await {
-                                tracing::error!(error = %e, "centralauth: ending the session failed");
-                            }
-                            if pages::wants_html(&headers) {
-                                let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-                                return Ok(login_redirect(&auth.config().paths.login, &target));
-                            }
-                            return Ok(pages::error(&headers, StatusCode::UNAUTHORIZED, "unauthorized", "Please sign in again."));
+                            return Ok(end_session(&auth, &session, &headers, &target).await);
                         }
                         SyncOutcome::Unavailable(reason) => {
                             tracing::warn!(%reason, "centralauth: provider unavailable during refresh");
@@ -206,4 +237,16 @@ where
             inner.call(request).await
         })
     }
+}
+
+/// Ends the session: browsers are sent to sign in again (back to this request), API clients
+/// get a 401.
+async fn end_session(auth: &CentralAuth, session: &Session, headers: &HeaderMap, target: &str) -> Response {
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "centralauth: ending the session failed");
+    }
+    if pages::wants_html(headers) {
+        return login_redirect(&auth.config().paths.login, target);
+    }
+    pages::error(headers, StatusCode::UNAUTHORIZED, "unauthorized", "Please sign in again.")
 }
