@@ -188,7 +188,8 @@ async fn accept(auth: &CentralAuth, delivery: Delivery, body: &[u8]) -> Result<S
     if let Err(e) = auth.access_events().record(&event.sub, delivery.event(), SystemTime::now()).await {
         // Not applied: a new delivery of the same token must be able to succeed.
         replays.forget(&event.jti);
-        return Err(reject(Failure::Unavailable, format!("the event could not be recorded: {e}")));
+        tracing::error!(error = %e, "centralauth: recording a back-channel event failed");
+        return Err(reject(Failure::Unavailable, "the event could not be recorded"));
     }
     Ok(event.sub)
 }
@@ -231,7 +232,9 @@ async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<V
         KeyLookup::Found { key, issuer } => (key, issuer),
         KeyLookup::Unknown => return Err(reject(Failure::InvalidKey, format!("the provider publishes no key {kid:?}"))),
         KeyLookup::Unavailable(reason) => {
-            return Err(reject(Failure::Unavailable, format!("the provider's signing keys are unavailable: {reason}")));
+            // The detail (the provider's internal URL, say) goes to the log, not to the sender.
+            tracing::warn!(%reason, "centralauth: the provider's signing keys are unavailable");
+            return Err(reject(Failure::Unavailable, "the provider's signing keys are unavailable"));
         }
     };
     check_key_fits(&jwk, alg).map_err(|why| reject(Failure::InvalidKey, format!("key {kid:?}: {why}")))?;

@@ -62,7 +62,6 @@ impl KeyCache {
                 state.find(kid).unwrap_or(KeyLookup::Unknown)
             }
             Err(failure) => {
-                tracing::warn!(%failure, "centralauth: fetching the provider's signing keys failed");
                 state.failure = Some(failure.clone());
                 KeyLookup::Unavailable(failure)
             }

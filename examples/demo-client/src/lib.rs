@@ -100,7 +100,9 @@ pub fn central_auth(config: CentralAuthConfig, directory: &Directory) -> Result<
         .build()
 }
 
-/// The whole app.
+/// The whole app. The back-channel receiver (`POST /centralauth/backchannel/`, where the
+/// provider pushes logout tokens and access-changed events) is merged after the session layer:
+/// the provider calls it without a session.
 pub fn app(auth: &CentralAuth, directory: Directory) -> Router {
     Router::new()
         .route("/", get(home))
@@ -114,4 +116,5 @@ pub fn app(auth: &CentralAuth, directory: Directory) -> Router {
         .merge(auth.router())
         .layer(auth.sync_layer())
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(auth.config().app_url.scheme() == "https"))
+        .merge(auth.backchannel_router())
 }

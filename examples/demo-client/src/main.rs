@@ -42,7 +42,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{} permissions synced, {} created, {} deleted; the application now has {}.", c.synced, c.created, c.deleted, c.count);
         }
         Some(listener) => {
-            println!("listening on {app_url} (redirect URI {})", auth.config().redirect_uri());
+            println!(
+                "listening on {app_url} (redirect URI {}, back-channel URI {})",
+                auth.config().redirect_uri(),
+                auth.config().backchannel_uri()
+            );
             axum::serve(listener, app(&auth, directory))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
