@@ -9,4 +9,5 @@ mod concurrency;
 mod flows;
 mod import_django;
 mod memory;
+mod oidc;
 mod storage;
