@@ -3,6 +3,7 @@
 
 mod support;
 
+mod backchannel;
 mod bad_input;
 mod client_demo;
 mod concurrency;
