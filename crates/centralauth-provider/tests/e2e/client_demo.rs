@@ -187,3 +187,47 @@ async fn logout_ends_the_session_and_revokes_the_token_at_the_provider() {
     assert_eq!(demo.api_me(&browser).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM token_families WHERE revoked_at IS NOT NULL").await, 1);
 }
+
+/// Registers the demo's back-channel receiver at the provider.
+async fn with_back_channel(p: &TestProvider, demo: &Demo) {
+    p.cli(&["app", "update", "demo", "--backchannel-logout-uri", &demo.url("/centralauth/backchannel/")], None).await;
+}
+
+#[tokio::test]
+async fn a_deactivated_member_is_logged_out_of_the_demo_within_a_second_not_at_token_expiry() {
+    // Five-minute tokens: without the push the session would last until they expire.
+    let (p, demo) = scene("300").await;
+    with_back_channel(&p, &demo).await;
+    let browser = Browser::new();
+    demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
+    assert_eq!(demo.api_me(&browser).await.0, StatusCode::OK);
+    p.cli(&["member", "update", "demo", "alice", "--active", "false"], None).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        if demo.api_me(&browser).await.0 == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still signed in a second after the deactivation");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = browser.client.get(demo.url("/me")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(location(&page), "/centralauth/login/?next=%2Fme");
+}
+
+#[tokio::test]
+async fn a_permission_change_reaches_the_demo_before_the_token_expires() {
+    let (p, demo) = scene("300").await;
+    with_back_channel(&p, &demo).await;
+    let browser = Browser::new();
+    demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
+    let publish = |b: &Browser| b.client.get(demo.url("/notes/publish")).header("accept", "text/html").send();
+    assert_eq!(publish(&browser).await.unwrap().status(), StatusCode::FORBIDDEN);
+    p.cli(&["member", "update", "demo", "alice", "--perm", "notes.view_note", "--perm", "notes.publish_note"], None).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while publish(&browser).await.unwrap().status() != StatusCode::OK {
+        assert!(std::time::Instant::now() < deadline, "the new permission did not arrive within a second");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Delivered, and gone from the outbox.
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM event_deliveries").await, 0);
+}
