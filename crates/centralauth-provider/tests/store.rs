@@ -146,6 +146,8 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
             expires_at,
         },
         auth_time: now,
+        nonce: None,
+        sid: None,
     };
     // Used codes are remembered for a day to recognise replays; these are older than that.
     for _ in 0..5 {
@@ -169,4 +171,62 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     assert_eq!(store.purge_expired(now, 100).await.unwrap(), 4, "the rest of them");
     assert_eq!(store.purge_expired(now, 100).await.unwrap(), 0);
     assert!(store.find_active_access_token(&tokens.access, now).await.unwrap().is_some(), "live tokens stay");
+}
+
+/// An application that registered a back-channel URI, with alice an active member.
+async fn listening_application(store: &dyn Store) -> (centralauth_provider::domain::application::Application, MembershipSpec) {
+    let mut app = application(store, "events").await;
+    app.oidc.backchannel_logout_uri = Some(RedirectUri::parse("https://app.example/backchannel/").unwrap());
+    let app = store.update_application(&app, &actor()).await.unwrap();
+    let alice = user(store, "alice").await;
+    let flags = MembershipFlags { is_superuser: false, is_staff: false, is_active: true };
+    let spec = MembershipSpec { application_id: app.id, user_id: alice.id, flags, groups: vec![], permissions: vec![] };
+    store.insert_membership(&spec, &actor()).await.unwrap();
+    (app, spec)
+}
+
+#[tokio::test]
+async fn outbox_deliveries_are_written_with_the_change_and_leased_to_one_sender_at_a_time() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (app, mut spec) = listening_application(store).await;
+    let now = centralauth_provider::domain::clock::now();
+    assert!(store.claim_due_events(now, now + 30, 10).await.unwrap().is_empty(), "creating a membership announces nothing");
+
+    spec.flags.is_staff = true;
+    store.update_membership(&spec, &actor()).await.unwrap();
+    spec.flags.is_active = false;
+    store.update_membership(&spec, &actor()).await.unwrap();
+    let claimed = store.claim_due_events(now + 1, now + 31, 10).await.unwrap();
+    let kinds: Vec<&str> = claimed.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["access-changed", "logout"]);
+    assert!(claimed.iter().all(|e| e.client_id == app.client_id && e.uri == "https://app.example/backchannel/"));
+    assert_eq!(claimed[0].subject, spec.user_id.0.to_string());
+    // Leased: a second sender (another instance) gets nothing until the lease runs out.
+    assert!(store.claim_due_events(now + 2, now + 32, 10).await.unwrap().is_empty());
+    store.finish_event(claimed[0].id).await.unwrap();
+    store.retry_event(claimed[1].id, 1, now + 40, "receiver answered 503").await.unwrap();
+    assert!(store.claim_due_events(now + 39, now + 69, 10).await.unwrap().is_empty());
+    let again = store.claim_due_events(now + 40, now + 70, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts, again[0].jti.clone()), (1, 1, claimed[1].jti.clone()));
+    assert_eq!(store.count_pending_events().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn rotation_switches_the_signing_key_and_keeps_the_old_one_published_until_it_expires() {
+    use centralauth_provider::domain::signing::{self, Algorithm, MasterKey};
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let master = MasterKey::generate();
+    let first = signing::generate(Algorithm::EdDSA, &master, 100).unwrap();
+    assert!(store.insert_first_signing_key(&first).await.unwrap());
+    let twin = signing::generate(Algorithm::EdDSA, &master, 100).unwrap();
+    assert!(!store.insert_first_signing_key(&twin).await.unwrap(), "a second first key is not added");
+    let second = signing::generate(Algorithm::EdDSA, &master, 200).unwrap();
+    store.rotate_signing_key(&second, 200, 500, &actor()).await.unwrap();
+    assert_eq!(store.active_signing_key("EdDSA").await.unwrap().unwrap().kid, second.kid);
+    let kids = |keys: Vec<signing::StoredKey>| keys.into_iter().map(|k| k.kid).collect::<Vec<_>>();
+    assert_eq!(kids(store.published_signing_keys(499).await.unwrap()), [second.kid.clone(), first.kid.clone()]);
+    assert_eq!(kids(store.published_signing_keys(500).await.unwrap()), [second.kid.clone()]);
+    assert!(store.active_signing_key("RS256").await.unwrap().is_none(), "algorithms rotate apart");
 }

@@ -24,8 +24,11 @@ async fn member_signs_in_and_user_endpoint_shows_membership_flags_and_effective_
     assert_eq!(tokens["scope"], "read write");
     assert_eq!(tokens["expires_in"], 300);
 
-    let (status, user) = p.user_endpoint(tokens["access_token"].as_str().unwrap()).await;
+    let (status, mut user) = p.user_endpoint(tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
+    // Our one addition to the contract: the user's stable id (README, differences).
+    let sub = user.as_object_mut().unwrap().remove("sub").expect("sub");
+    assert!(sub.as_str().is_some_and(|s| s.parse::<i64>().is_ok()), "{sub}");
     assert_eq!(
         user,
         json!({
@@ -383,7 +386,7 @@ async fn rfc8414_metadata_lists_exactly_what_the_server_supports_and_its_endpoin
     assert_eq!(meta["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
     assert_eq!(meta["response_types_supported"], json!(["code"]));
     assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
-    assert_eq!(meta["scopes_supported"], json!(["read", "write"]));
+    assert_eq!(meta["scopes_supported"], json!(["openid", "profile", "email", "offline_access", "read", "write"]));
     // Each advertised endpoint is the one that answers.
     let (access, _) = p.tokens_for_alice().await;
     let introspected = http()

@@ -173,8 +173,8 @@ async fn oidcc_prompt_login_and_max_age_force_a_new_sign_in() {
     let response = browser.get(&p.authorize_url(&[("scope", "openid"), ("max_age", "10000")])).await;
     assert!(query_param(&location(&response), "code").is_some(), "{}", location(&response));
     for query in [[("scope", "openid"), ("prompt", "login")], [("scope", "openid"), ("max_age", "1")]] {
-        // Both after a sign-in more than a second ago (max_age=1 is then exceeded).
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // Both after a sign-in more than a second ago in whole seconds (max_age=1 is then exceeded).
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         let response = browser.get(&p.authorize_url(&query)).await;
         assert!(location(&response).starts_with("/account/login/"), "{query:?} must ask for a new sign-in");
         let tokens = sign_in(&p, &browser, &query).await;

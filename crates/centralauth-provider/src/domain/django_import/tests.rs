@@ -371,7 +371,6 @@ fn a_row_made_here_by_hand_that_differs_is_a_conflict_and_its_dependants_are_ski
             redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
             pkce: PkcePolicy::Optional,
             lifetimes: TokenLifetimes::default(),
-        oidc: Default::default(),
             oidc: Default::default(),
             created_at: NOW,
         }],

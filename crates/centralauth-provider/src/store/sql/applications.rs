@@ -53,6 +53,7 @@ impl From<ApplicationRow> for Application {
     }
 }
 
+/// Every column of `ApplicationRow`, followed by `$where` (also used by the import).
 macro_rules! select_application {
     ($where:literal) => {
         concat!(
@@ -63,6 +64,7 @@ macro_rules! select_application {
         )
     };
 }
+pub(super) use select_application;
 
 #[async_trait]
 impl ApplicationStore for SqlStore {

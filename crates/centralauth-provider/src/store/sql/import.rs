@@ -58,10 +58,7 @@ async fn load_current(tx: &mut Tx, export: &DjangoExport, settings: &ImportSetti
     )
     .fetch_all(&mut **tx)
     .await?;
-    let applications: Vec<ApplicationRow> = sqlx::query_as(
-        "SELECT id, name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
-         access_token_lifetime, refresh_token_lifetime, created_at FROM applications",
-    )
+    let applications: Vec<ApplicationRow> = sqlx::query_as(super::applications::select_application!(""))
     .fetch_all(&mut **tx)
     .await?;
     let permissions: Vec<(i64, i64, String, String, String)> =
