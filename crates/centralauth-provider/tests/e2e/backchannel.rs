@@ -267,3 +267,20 @@ async fn applications_without_a_back_channel_uri_queue_nothing() {
     p.cli(&["user", "update", "alice", "--active", "false"], None).await;
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM event_deliveries").await, 0);
 }
+
+#[tokio::test]
+async fn the_outbox_is_bounded_per_application_and_drops_the_oldest() {
+    let p = TestProvider::with_scene(&[]).await;
+    with_receiver(&p, "http://127.0.0.1:9/backchannel/").await;
+    // 10,000 deliveries waiting for a receiver that never answers (not due for a day).
+    p.db.execute(
+        "INSERT INTO event_deliveries (application_id, kind, subject, jti, created_at, next_attempt_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) \
+         SELECT a.id, 'access-changed', '1', 'old-' || n.i, 0, 4000000000 FROM n, applications a WHERE a.client_id = 'client1'",
+    )
+    .await;
+    p.cli(&["member", "update", "client1", "alice", "--active", "false"], None).await;
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM event_deliveries").await, 10_000, "bounded");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM event_deliveries WHERE jti = 'old-1'").await, 0, "the oldest went");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM event_deliveries WHERE kind = 'logout'").await, 1, "the newest is kept");
+}

@@ -371,3 +371,39 @@ async fn a_wrong_master_key_is_refused_at_start_not_at_the_first_signature() {
     let clear = p.db.scalar("SELECT COUNT(*) FROM signing_keys WHERE public_jwk LIKE '%\"d\"%'").await;
     assert_eq!(clear, 0);
 }
+
+#[tokio::test]
+async fn rp_initiated_logout_refuses_a_forged_hint_and_an_unregistered_return_address() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.cli(&["app", "update", "client1", "--post-logout-redirect-uri", "http://127.0.0.1:9000/bye/"], None).await;
+    let browser = Browser::new();
+    let tokens = sign_in(&p, &browser, &[("scope", "openid")]).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let mut parts: Vec<&str> = id_token.split('.').collect();
+    let forged_payload = {
+        use base64::Engine;
+        let mut claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["aud"] = "another-client".into();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+    };
+    parts[1] = &forged_payload;
+    let forged = parts.join(".");
+    for query in [
+        format!("id_token_hint={forged}&post_logout_redirect_uri=http://127.0.0.1:9000/bye/"),
+        "client_id=client1&post_logout_redirect_uri=http://127.0.0.1:9000/elsewhere/".to_string(),
+        "post_logout_redirect_uri=http://127.0.0.1:9000/bye/".to_string(),
+        format!("id_token_hint={id_token}&client_id=another-client"),
+    ] {
+        let response = browser.get(&p.provider(&format!("/o/logout/?{query}"))).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(location(&response).is_empty());
+    }
+    // Still signed in: nothing happened.
+    let response = browser.get(&p.authorize_url(&[("scope", "openid")])).await;
+    assert!(query_param(&location(&response), "code").is_some());
+    // A valid request without a return address ends on our own page.
+    let page = browser.get(&p.provider(&format!("/o/logout/?id_token_hint={id_token}"))).await.text().await.unwrap();
+    let done = browser.post_form(&p.provider("/o/logout/"), &[("csrf_token", &hidden_input(&page, "csrf_token")), ("id_token_hint", id_token)]).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("You are signed out."));
+}

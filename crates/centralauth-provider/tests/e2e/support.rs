@@ -348,6 +348,17 @@ impl TestDatabase {
             sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
         }
     }
+
+    /// Runs a statement that returns nothing (to stage rows a test needs in bulk).
+    pub async fn execute(&self, sql: &str) {
+        if backend_is_postgres() {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
 }
 
 impl TestProvider {
