@@ -13,9 +13,12 @@ export const BINARY = process.env.CENTRALAUTH_BIN || join(REPO, 'target/debug/ce
 
 export const PREFIX = '/provider';
 export const CLIENT_ID = 'oidc-rp-node';
+// A second application whose id_tokens are signed with EdDSA (Ed25519) instead of RS256.
+export const EDDSA_CLIENT_ID = 'oidc-rp-node-eddsa';
 export const CLIENT_SECRET = 'rp-secret-' + randomBytes(16).toString('hex');
 // Never served: the browser stops at the redirect to it and hands the URL to the library.
 export const REDIRECT_URI = 'http://127.0.0.1:9/cb';
+export const POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1:9/signed-out';
 export const USER = {
   username: 'alice',
   password: 'correct horse battery staple',
@@ -103,10 +106,16 @@ export class Provider {
     }
   }
 
-  /** One confidential application, one user with a password, the user's membership. */
+  /** Two confidential applications (RS256, EdDSA), one user with a password, the user's memberships. */
   async seed() {
     this.cli(
-      ['app', 'create', 'OIDC relying party', '--client-id', CLIENT_ID, '--client-secret-stdin', '--redirect-uri', REDIRECT_URI],
+      ['app', 'create', 'OIDC relying party', '--client-id', CLIENT_ID, '--client-secret-stdin', '--redirect-uri', REDIRECT_URI,
+        '--post-logout-redirect-uri', POST_LOGOUT_REDIRECT_URI],
+      CLIENT_SECRET + '\n',
+    );
+    this.cli(
+      ['app', 'create', 'OIDC relying party (EdDSA)', '--client-id', EDDSA_CLIENT_ID, '--client-secret-stdin',
+        '--redirect-uri', REDIRECT_URI, '--id-token-signing-alg', 'EdDSA'],
       CLIENT_SECRET + '\n',
     );
     this.cli(
@@ -125,6 +134,7 @@ export class Provider {
     const args = ['member', 'add', CLIENT_ID, USER.username, '--staff'];
     for (const p of PERMS) args.push('--perm', `${p.app_label}.${p.codename}`);
     this.cli(args);
+    this.cli(['member', 'add', EDDSA_CLIENT_ID, USER.username]);
   }
 
   async stop() {
@@ -178,8 +188,9 @@ export class Browser {
   /**
    * Navigate to `url`, following redirects and signing in at a login form, until a redirect to
    * `stopAt` (a prefix): return that redirect's target without requesting it.
+   * `confirm`: also submit a form without a password field once (e.g. "Do you want to sign out?").
    */
-  async signIn(url, stopAt, { username = USER.username, password = USER.password } = {}) {
+  async signIn(url, stopAt, { username = USER.username, password = USER.password, confirm = false } = {}) {
     let method = 'GET';
     let body;
     let signedIn = false;
@@ -194,6 +205,14 @@ export class Browser {
         continue;
       }
       const text = await response.text();
+      const [first] = forms(text);
+      if (confirm && response.status === 200 && first && !first.hasPassword) {
+        confirm = false;
+        body = new URLSearchParams(first.hidden).toString();
+        url = new URL(first.action || url, url).href;
+        method = first.method;
+        continue;
+      }
       const form = loginForm(text);
       if (!form || signedIn) {
         throw new Error(`no redirect to ${stopAt}: ${method} ${url} answered ${response.status}:\n${text.slice(0, 2000)}\nhops: ${JSON.stringify(this.hops)}`);
@@ -226,17 +245,25 @@ function attributes(tag) {
   return attrs;
 }
 
-/** The first <form> with a password field: its action, method and hidden inputs; or null. */
-export function loginForm(html) {
-  for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+/** Every <form>: its action, method, hidden inputs and whether it asks for a password. */
+export function forms(html) {
+  return [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map((m) => {
     const formAttrs = attributes(m[1]);
     const inputs = [...m[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => attributes(i[1]));
-    if (!inputs.some((i) => (i.type || '').toLowerCase() === 'password')) continue;
     const hidden = {};
     for (const i of inputs) {
       if ((i.type || '').toLowerCase() === 'hidden' && i.name) hidden[i.name] = i.value ?? '';
     }
-    return { action: formAttrs.action || '', method: (formAttrs.method || 'get').toUpperCase(), hidden };
-  }
-  return null;
+    return {
+      action: formAttrs.action || '',
+      method: (formAttrs.method || 'get').toUpperCase(),
+      hidden,
+      hasPassword: inputs.some((i) => (i.type || '').toLowerCase() === 'password'),
+    };
+  });
+}
+
+/** The first form with a password field, or null. */
+export function loginForm(html) {
+  return forms(html).find((f) => f.hasPassword) ?? null;
 }
