@@ -39,9 +39,11 @@ def check_token_response(response):
 
 
 class RelyingParty:
-    def __init__(self, provider, auth_method="client_secret_basic"):
+    def __init__(self, provider, auth_method="client_secret_basic", client_id=CLIENT_ID, id_token_alg="RS256"):
         self.provider = provider
         self.auth_method = auth_method
+        self.client_id = client_id
+        self.id_token_alg = id_token_alg  # what the RP accepts, as it registered
         response = requests.get(provider.issuer + "/.well-known/openid-configuration", timeout=30)
         assert response.status_code == 200, "discovery answered {}: {}".format(response.status_code, response.text[:500])
         self.metadata = response.json()
@@ -50,7 +52,7 @@ class RelyingParty:
 
     def session(self, token=None):
         session = OAuth2Session(
-            CLIENT_ID,
+            self.client_id,
             CLIENT_SECRET,
             token_endpoint_auth_method=self.auth_method,
             revocation_endpoint_auth_method=self.auth_method,
@@ -78,11 +80,11 @@ class RelyingParty:
         )
         return url, state, code_verifier, nonce
 
-    def sign_in(self, browser=None, expected_nonce=None):
+    def sign_in(self, browser=None, expected_nonce=None, **extra):
         """The front channel in a browser, then the code grant; the id_token verified."""
         browser = browser or Browser()
         session = self.session()
-        url, state, code_verifier, nonce = self.authorization_request(session)
+        url, state, code_verifier, nonce = self.authorization_request(session, **extra)
         callback = browser.sign_in(url, REDIRECT_URI)
         token = session.fetch_token(
             self.metadata["token_endpoint"], authorization_response=callback, state=state, code_verifier=code_verifier
@@ -90,10 +92,11 @@ class RelyingParty:
         claims = self.verify_id_token(token, expected_nonce or nonce)
         return SignIn(session, token, claims, nonce, browser)
 
-    def verify_id_token(self, token, nonce, jwks=None, access_token=None, client_id=CLIENT_ID):
-        """The signature against the JWKS (RS256 only, the key named by kid), then the claims."""
+    def verify_id_token(self, token, nonce, jwks=None, access_token=None, client_id=None):
+        """The signature against the JWKS (only the RP's algorithm, the key named by kid), then the claims."""
+        client_id = client_id or self.client_id
         assert "id_token" in token, "the token response has an id_token: {}".format(sorted(token))
-        decoded = jwt.decode(token["id_token"], KeySet.import_key_set(jwks or self.jwks()), algorithms=["RS256"])
+        decoded = jwt.decode(token["id_token"], KeySet.import_key_set(jwks or self.jwks()), algorithms=[self.id_token_alg])
         params = {"client_id": client_id, "access_token": access_token or token["access_token"]}
         if nonce is not None:
             params["nonce"] = nonce

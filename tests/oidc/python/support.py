@@ -22,9 +22,12 @@ BINARY = os.environ.get("CENTRALAUTH_BIN") or os.path.join(REPO, "target", "debu
 
 PREFIX = "/provider"
 CLIENT_ID = "oidc-rp-python"
+# A second application whose id_tokens are signed with EdDSA (Ed25519) instead of RS256.
+EDDSA_CLIENT_ID = "oidc-rp-python-eddsa"
 CLIENT_SECRET = "rp-secret-" + secrets.token_hex(16)
 # Never served: the browser stops at the redirect to it and hands the URL to authlib.
 REDIRECT_URI = "http://127.0.0.1:9/cb"
+POST_LOGOUT_REDIRECT_URI = "http://127.0.0.1:9/signed-out"
 SCOPE = "openid profile email offline_access"
 USERNAME = "alice"
 PASSWORD = "correct horse battery staple"
@@ -90,9 +93,12 @@ class Provider:
         return done.stdout
 
     def seed(self):
-        """One confidential application, one user with a password, the user's membership."""
+        """Two confidential applications (RS256, EdDSA), one user with a password, the user's memberships."""
         self.cli("app", "create", "OIDC relying party", "--client-id", CLIENT_ID, "--client-secret-stdin",
-                 "--redirect-uri", REDIRECT_URI, stdin=CLIENT_SECRET + "\n")
+                 "--redirect-uri", REDIRECT_URI, "--post-logout-redirect-uri", POST_LOGOUT_REDIRECT_URI,
+                 stdin=CLIENT_SECRET + "\n")
+        self.cli("app", "create", "OIDC relying party (EdDSA)", "--client-id", EDDSA_CLIENT_ID, "--client-secret-stdin",
+                 "--redirect-uri", REDIRECT_URI, "--id-token-signing-alg", "EdDSA", stdin=CLIENT_SECRET + "\n")
         self.cli("user", "create", USERNAME, "--password-stdin", "--email", EMAIL,
                  "--first-name", FIRST_NAME, "--last-name", LAST_NAME, stdin=PASSWORD + "\n")
         response = requests.post(self.base_url + PREFIX + "/perms/", timeout=30, json={
@@ -104,6 +110,7 @@ class Provider:
         for app_label, codename, _ in PERMS:
             args += ["--perm", "{}.{}".format(app_label, codename)]
         self.cli(*args)
+        self.cli("member", "add", EDDSA_CLIENT_ID, USERNAME)
 
     def stop(self):
         if self.process.poll() is None:
@@ -136,15 +143,24 @@ class _Forms(HTMLParser):
             self._inputs = None
 
 
-def login_form(html):
-    """(action, method, hidden fields) of the first form with a password field, or None."""
+def forms(html):
+    """(action, method, hidden fields, has a password field) of each form."""
     parser = _Forms()
     parser.feed(html)
+    result = []
     for attrs, inputs in parser.forms:
-        if any((i.get("type") or "").lower() == "password" for i in inputs):
-            hidden = {i["name"]: i.get("value") or "" for i in inputs
-                      if (i.get("type") or "").lower() == "hidden" and i.get("name")}
-            return attrs.get("action") or "", (attrs.get("method") or "get").upper(), hidden
+        hidden = {i["name"]: i.get("value") or "" for i in inputs
+                  if (i.get("type") or "").lower() == "hidden" and i.get("name")}
+        has_password = any((i.get("type") or "").lower() == "password" for i in inputs)
+        result.append((attrs.get("action") or "", (attrs.get("method") or "get").upper(), hidden, has_password))
+    return result
+
+
+def login_form(html):
+    """(action, method, hidden fields) of the first form with a password field, or None."""
+    for action, method, hidden, has_password in forms(html):
+        if has_password:
+            return action, method, hidden
     return None
 
 
@@ -155,9 +171,10 @@ class Browser:
         self.session = requests.Session()
         self.hops = []  # (method, url, status)
 
-    def sign_in(self, url, stop_at, username=USERNAME, password=PASSWORD):
+    def sign_in(self, url, stop_at, username=USERNAME, password=PASSWORD, confirm=False):
         """Navigate to `url`, following redirects and signing in at a login form, until a redirect
-        to `stop_at` (a prefix): return that redirect's target without requesting it."""
+        to `stop_at` (a prefix): return that redirect's target without requesting it.
+        `confirm`: also submit a form without a password field once (e.g. "Do you want to sign out?")."""
         method, data, signed_in = "GET", None, False
         for _ in range(20):
             response = self.session.request(method, url, data=data, allow_redirects=False, timeout=30)
@@ -168,7 +185,14 @@ class Browser:
                     return target
                 url, method, data = target, "GET", None
                 continue
-            form = login_form(response.text) if "html" in response.headers.get("Content-Type", "") else None
+            html = response.text if "html" in response.headers.get("Content-Type", "") else ""
+            first = (forms(html) or [None])[0]
+            if confirm and response.status_code == 200 and first and not first[3]:
+                confirm = False
+                action, method, data, _ = first
+                url = urljoin(url, action or url)
+                continue
+            form = login_form(html)
             if form is None or signed_in:
                 raise AssertionError("no redirect to {}: {} {} answered {}:\n{}\nhops: {}".format(
                     stop_at, method, url, response.status_code, response.text[:2000], self.hops))

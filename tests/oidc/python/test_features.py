@@ -1,0 +1,97 @@
+"""What discovery advertises beyond the basic flow, used with authlib: EdDSA id_tokens,
+prompt=none / prompt=login with max_age, RP-initiated logout."""
+import base64
+import json
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from rp import RelyingParty
+from support import EDDSA_CLIENT_ID, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI, Browser
+
+
+@pytest.fixture
+def rp(provider):
+    return RelyingParty(provider)
+
+
+def on_login_page(hops):
+    return any(url.split("?")[0].endswith("/account/login/") for _, url, _ in hops)
+
+
+def header_of(token):
+    segment = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def test_an_application_signing_with_eddsa(provider):
+    rp = RelyingParty(provider, client_id=EDDSA_CLIENT_ID, id_token_alg="EdDSA")
+    assert "EdDSA" in rp.metadata["id_token_signing_alg_values_supported"]
+    # The signature with joserfc against the OKP key; at_hash with SHA-512, as authlib computes it for EdDSA.
+    signed = rp.sign_in()
+    header = header_of(signed.token["id_token"])
+    assert header["alg"] == "EdDSA"
+    key = next(k for k in rp.jwks()["keys"] if k["kid"] == header["kid"])
+    assert (key["kty"], key["crv"]) == ("OKP", "Ed25519")
+    assert "at_hash" in signed.claims
+    assert signed.claims["aud"] == EDDSA_CLIENT_ID or EDDSA_CLIENT_ID in signed.claims["aud"]
+
+    fresh = signed.session.refresh_token(rp.metadata["token_endpoint"], refresh_token=signed.token["refresh_token"])
+    claims = rp.verify_id_token(fresh, nonce=None)
+    assert claims["sub"] == signed.claims["sub"]
+    response = rp.userinfo(signed.session)
+    assert response.status_code == 200, response.text
+    assert response.json()["sub"] == signed.claims["sub"]
+
+
+def test_prompt_none_without_a_session_is_login_required(rp):
+    """OIDC Core 3.1.2.6: the error at the redirect URI, with the state."""
+    session = rp.session()
+    url, state, _, _ = rp.authorization_request(session, prompt="none")
+    browser = Browser()
+    callback = browser.sign_in(url, REDIRECT_URI)
+    assert not on_login_page(browser.hops)
+    params = parse_qs(urlsplit(callback).query)
+    assert params.get("error") == ["login_required"], callback
+    assert params.get("state") == [state]
+    assert "code" not in params
+
+
+def test_prompt_none_with_a_session_gives_a_code(rp):
+    browser = Browser()
+    first = rp.sign_in(browser)
+    hops = len(browser.hops)
+    again = rp.sign_in(browser, prompt="none")
+    assert not on_login_page(browser.hops[hops:])
+    assert again.claims["sub"] == first.claims["sub"]
+    assert again.claims["auth_time"] == first.claims["auth_time"]
+
+
+def test_prompt_login_with_max_age_signs_in_again(rp):
+    browser = Browser()
+    rp.sign_in(browser)
+    hops = len(browser.hops)
+    again = rp.sign_in(browser, prompt="login", max_age=30)
+    assert on_login_page(browser.hops[hops:]), "prompt=login shows the login page to a signed-in browser"
+    # OIDC Core 3.1.2.1: with max_age, auth_time is REQUIRED.
+    assert again.claims["auth_time"] >= int(time.time()) - 30
+
+
+def test_rp_initiated_logout(rp):
+    """OIDC RP-Initiated Logout 1.0: id_token_hint, a registered post_logout_redirect_uri, state back."""
+    browser = Browser()
+    signed = rp.sign_in(browser)
+    state = "logout-state-1"
+    url = rp.metadata["end_session_endpoint"] + "?" + urlencode({
+        "id_token_hint": signed.token["id_token"],
+        "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI,
+        "state": state,
+    })
+    back = browser.sign_in(url, POST_LOGOUT_REDIRECT_URI, confirm=True)
+    assert back.split("?")[0] == POST_LOGOUT_REDIRECT_URI
+    assert parse_qs(urlsplit(back).query).get("state") == [state]
+
+    hops = len(browser.hops)
+    rp.sign_in(browser)
+    assert on_login_page(browser.hops[hops:]), "signed out: the login page again"
