@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 
 use crate::domain::clock::{self, UnixTime};
 use crate::domain::keyring::KeyRing;
-use crate::domain::oidc::{EventClaims, EventKind};
+use crate::domain::oidc::{EventClaims, EventFacts, EventKind};
 use crate::domain::signing::Algorithm;
 use crate::store::{PendingEvent, Store};
 
@@ -94,8 +94,8 @@ impl Delivery {
     async fn send(&self, event: &PendingEvent, now: UnixTime) -> Result<(), Failure> {
         let algorithm = Algorithm::parse(&event.signing_alg).unwrap_or_default();
         let key = self.keys.signing_key(self.store.as_ref(), algorithm).await.map_err(|e| Failure::Transient(e.to_string()))?;
-        let claims =
-            EventClaims::new(event.kind, &self.issuer, &event.client_id, &event.subject, event.sid.as_deref(), &event.jti, event.created_at, now);
+        let facts = EventFacts { kind: event.kind, sub: &event.subject, sid: event.sid.as_deref(), jti: &event.jti, at: event.created_at };
+        let claims = EventClaims::new(facts, &self.issuer, &event.client_id, now);
         let token = key.sign(EventClaims::typ(event.kind), &claims).map_err(|e| Failure::Transient(e.to_string()))?;
         let request = match event.kind {
             // OpenID Connect Back-Channel Logout 1.0 §2.5.

@@ -109,13 +109,25 @@ pub struct EventClaims<'a> {
     pub events: serde_json::Value,
 }
 
+/// What happened to whom, as the outbox keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct EventFacts<'a> {
+    pub kind: EventKind,
+    pub sub: &'a str,
+    pub sid: Option<&'a str>,
+    pub jti: &'a str,
+    /// When the change happened.
+    pub at: UnixTime,
+}
+
 impl<'a> EventClaims<'a> {
-    pub fn new(kind: EventKind, iss: &'a str, aud: &'a str, sub: &'a str, sid: Option<&'a str>, jti: &'a str, at: UnixTime, now: UnixTime) -> Self {
-        let (event, exp) = match kind {
+    /// The claims for `aud`, signed at `now`.
+    pub fn new(facts: EventFacts<'a>, iss: &'a str, aud: &'a str, now: UnixTime) -> Self {
+        let (event, exp) = match facts.kind {
             EventKind::Logout => (BACKCHANNEL_LOGOUT_EVENT, Some(now + LOGOUT_TOKEN_LIFETIME_SECONDS)),
             EventKind::AccessChanged => (ACCESS_CHANGED_EVENT, None),
         };
-        Self { iss, aud, iat: at, exp, jti, sub, sid, events: serde_json::json!({ event: {} }) }
+        Self { iss, aud, iat: facts.at, exp, jti: facts.jti, sub: facts.sub, sid: facts.sid, events: serde_json::json!({ event: {} }) }
     }
 
     /// The JWS `typ` header of each kind.
@@ -171,12 +183,13 @@ mod tests {
 
     #[test]
     fn logout_tokens_carry_the_logout_event_and_an_expiry() {
-        let claims = EventClaims::new(EventKind::Logout, "iss", "app", "7", Some("s"), "j", 100, 200);
+        let facts = |kind, sid| EventFacts { kind, sub: "7", sid, jti: "j", at: 100 };
+        let claims = EventClaims::new(facts(EventKind::Logout, Some("s")), "iss", "app", 200);
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["events"], serde_json::json!({BACKCHANNEL_LOGOUT_EVENT: {}}));
         assert_eq!(json["exp"], 200 + LOGOUT_TOKEN_LIFETIME_SECONDS);
         assert!(json.get("nonce").is_none());
-        let change = serde_json::to_value(EventClaims::new(EventKind::AccessChanged, "iss", "app", "7", None, "j", 100, 200)).unwrap();
+        let change = serde_json::to_value(EventClaims::new(facts(EventKind::AccessChanged, None), "iss", "app", 200)).unwrap();
         assert_eq!(change["events"], serde_json::json!({ACCESS_CHANGED_EVENT: {}}));
         assert!(change.get("sid").is_none());
     }
