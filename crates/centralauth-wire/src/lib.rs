@@ -168,7 +168,8 @@ pub struct IntrospectionResponse {
     /// The resource owner's username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// `access_token` or `refresh_token`.
+    /// `Bearer` for an access token (RFC 7662 §2.2: the type of RFC 6749 §5.1); absent for a
+    /// refresh token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
 }

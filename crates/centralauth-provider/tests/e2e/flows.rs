@@ -238,7 +238,11 @@ async fn introspection_describes_own_tokens_and_hides_others() {
     );
     assert_eq!(body["scope"], "read write");
     assert!(body["exp"].as_i64().unwrap() > 0);
-    assert_eq!(introspect("client1", refresh).await.1["token_type"], "refresh_token");
+    // RFC 7662 §2.2: the token type of RFC 6749 §5.1, which only access tokens have.
+    assert_eq!(body["token_type"], "Bearer");
+    let refresh_body = introspect("client1", refresh).await.1;
+    assert_eq!(refresh_body["active"], true);
+    assert!(refresh_body.get("token_type").is_none(), "{refresh_body}");
     assert_eq!(introspect("client2", access).await, (StatusCode::OK, json!({"active": false})));
     assert_eq!(introspect("client1", "nope".into()).await, (StatusCode::OK, json!({"active": false})));
     let unauthenticated = http().post(p.provider("/o/introspect/")).form(&[("token", "x")]).send().await.unwrap();

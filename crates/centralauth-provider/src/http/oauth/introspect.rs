@@ -12,6 +12,7 @@ use crate::domain::secret::SecretDigest;
 use crate::http::error::OAuthError;
 use crate::http::extract::{ClientCredentials, OAuthForm, Params};
 use crate::http::state::AppState;
+use crate::store::TokenKind;
 
 pub async fn introspect_form(
     State(state): State<AppState>,
@@ -63,7 +64,8 @@ async fn introspect(state: AppState, headers: HeaderMap, params: Params) -> Resu
             exp: t.expires_at,
             client_id: Some(t.client_id),
             username: Some(t.username),
-            token_type: Some(t.kind.as_str().to_string()),
+            // RFC 7662 §2.2 means RFC 6749 §5.1's type, which only an access token has.
+            token_type: (t.kind == TokenKind::Access).then(|| "Bearer".to_string()),
         },
         _ => IntrospectionResponse::inactive(),
     };
