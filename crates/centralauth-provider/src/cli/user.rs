@@ -81,7 +81,7 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
             }
         }
         UserCommand::List { search, limit } => {
-            let users = store.list_users(&UserQuery { search, after_username_key: None, limit }).await?;
+            let users = store.list_users(&UserQuery { search, limit, ..Default::default() }).await?;
             for u in users {
                 println!(
                     "{}\t{}\t{} {}\t{}\t{}",

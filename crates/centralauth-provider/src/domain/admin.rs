@@ -89,7 +89,7 @@ pub fn parse_redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>> {
 }
 
 /// Changes to the OpenID Connect settings of an application; `None` keeps what is there.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct OidcChanges {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     /// An empty string removes the URI.
@@ -255,4 +255,125 @@ pub async fn ensure_administrator(store: &dyn Store) -> Result<Option<(User, Str
         }
     }
     Err(Error::Conflict { what: "administrator name".into() })
+}
+
+/// A user's editable fields as a form or the API sends them; `None` keeps what is there.
+#[derive(Debug, Default, Clone)]
+pub struct UserUpdate {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub is_active: Option<bool>,
+    pub administrator: Option<bool>,
+}
+
+pub async fn update_user(store: &dyn Store, id: super::user::UserId, update: UserUpdate, actor: &Actor) -> Result<User> {
+    let changes = super::user::UserChanges {
+        email: update.email.as_deref().map(Email::parse).transpose()?,
+        first_name: update.first_name.as_deref().map(|n| parse_person_name("first_name", n)).transpose()?,
+        last_name: update.last_name.as_deref().map(|n| parse_person_name("last_name", n)).transpose()?,
+        is_active: update.is_active,
+        role: update.administrator.map(|a| if a { Role::Administrator } else { Role::User }),
+        password_hash: None,
+    };
+    Ok(store.update_user(id, &changes, actor).await?)
+}
+
+/// Sets a new password (an administrator's act, or the user's after `change_own_password`).
+pub async fn set_password(store: &dyn Store, id: super::user::UserId, password: &str, actor: &Actor) -> Result<User> {
+    check_password(password)?;
+    let hash = password::hash(password.to_string()).await?;
+    let changes = super::user::UserChanges { password_hash: Some(hash), ..Default::default() };
+    Ok(store.update_user(id, &changes, actor).await?)
+}
+
+/// A user changes their own password, proving the current one first.
+pub async fn change_own_password(store: &dyn Store, id: super::user::UserId, current: &str, new: &str) -> Result<User> {
+    let user = store.find_user_by_id(id).await?.ok_or(Error::not_found("user"))?;
+    let stored = user.password_hash.clone().ok_or(Error::invalid("current_password", "is not correct"))?;
+    if password::verify(current.to_string(), stored).await? == password::Verification::Mismatch {
+        return Err(Error::invalid("current_password", "is not correct"));
+    }
+    set_password(store, id, new, &Actor::User(user.username.clone())).await
+}
+
+/// Creates or replaces a membership from ids (forms and the API); the store refuses a group or
+/// permission of another application.
+pub async fn save_membership(
+    store: &dyn Store,
+    app: &Application,
+    user: super::user::UserId,
+    flags: MembershipFlags,
+    groups: Vec<GroupId>,
+    permissions: Vec<PermissionId>,
+    actor: &Actor,
+) -> Result<Membership> {
+    let spec = MembershipSpec { application_id: app.id, user_id: user, flags, groups, permissions };
+    Ok(match store.find_membership(app.id, user).await? {
+        Some(_) => store.update_membership(&spec, actor).await?,
+        None => store.insert_membership(&spec, actor).await?,
+    })
+}
+
+/// Creates a group, or renames one and replaces its permissions, from ids.
+pub async fn save_group(
+    store: &dyn Store,
+    app: &Application,
+    group: Option<GroupId>,
+    name: &str,
+    permissions: &[PermissionId],
+    actor: &Actor,
+) -> Result<Group> {
+    let name = parse_group_name(name)?;
+    Ok(match group {
+        Some(id) => store.update_group(app.id, id, &name, permissions, actor).await?,
+        None => store.insert_group(app.id, &name, permissions, actor).await?,
+    })
+}
+
+/// An application's editable settings as a form or the API sends them; `None` keeps.
+#[derive(Debug, Default, Clone)]
+pub struct ApplicationUpdate {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub redirect_uri_match: Option<RedirectUriMatch>,
+    pub pkce: Option<PkcePolicy>,
+    pub access_token_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
+    pub oidc: OidcChanges,
+}
+
+pub async fn update_application(store: &dyn Store, mut app: Application, update: ApplicationUpdate, actor: &Actor) -> Result<Application> {
+    if let Some(name) = &update.name {
+        app.name = parse_name(name)?;
+    }
+    if let Some(uris) = &update.redirect_uris {
+        app.redirect_uris = parse_redirect_uris(uris)?;
+    }
+    app.redirect_uri_match = update.redirect_uri_match.unwrap_or(app.redirect_uri_match);
+    app.pkce = update.pkce.unwrap_or(app.pkce);
+    app.lifetimes = TokenLifetimes {
+        access_token: update.access_token_lifetime.unwrap_or(app.lifetimes.access_token),
+        refresh_token: update.refresh_token_lifetime.unwrap_or(app.lifetimes.refresh_token),
+    }
+    .validate()?;
+    app.oidc = update.oidc.apply(app.oidc)?;
+    Ok(store.update_application(&app, actor).await?)
+}
+
+/// A new client secret, returned in plain text this once; the old one stops working.
+pub async fn rotate_client_secret(store: &dyn Store, mut app: Application, actor: &Actor) -> Result<(Application, Secret)> {
+    let secret = Secret::generate();
+    app.client_secret_digest = secret.digest();
+    Ok((store.update_application(&app, actor).await?, secret))
+}
+
+/// A new API token for `owner`, returned in plain text this once.
+pub async fn create_api_token(store: &dyn Store, owner: super::user::UserId, name: &str, actor: &Actor) -> Result<(crate::store::ApiToken, Secret)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "must be 1 to 100 characters"));
+    }
+    let secret = Secret::generate();
+    Ok((store.insert_api_token(&secret.digest(), name, owner, actor).await?, secret))
 }

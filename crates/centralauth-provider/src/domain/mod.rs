@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod application;
 pub mod audit;
+pub mod authz;
 pub mod clock;
 pub mod django_import;
 pub mod grants;

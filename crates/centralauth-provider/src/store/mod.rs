@@ -13,7 +13,7 @@ use crate::domain::application::{Application, ApplicationId, NewApplication};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
 use crate::domain::django_import::{DjangoExport, ImportReport, ImportSettings, Progress};
-use crate::domain::membership::{Group, Membership, MembershipFlags, MembershipSpec};
+use crate::domain::membership::{Group, GroupId, Membership, MembershipFlags, MembershipSpec};
 use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts};
 use crate::domain::oidc::EventKind;
 use crate::domain::scope::Scope;
@@ -38,10 +38,14 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Search and keyset pagination of the user list.
+/// Search, filters and keyset pagination of the user list. The search is a case-insensitive
+/// prefix of the username, the e-mail address, the first or the last name: index range scans,
+/// so that a page costs the same at a million users.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     pub search: Option<String>,
+    pub active: Option<bool>,
+    pub administrator: Option<bool>,
     pub after_username_key: Option<String>,
     pub limit: i64,
 }
@@ -61,6 +65,12 @@ pub trait UserStore {
     /// Records a successful sign-in, and stores an upgraded password hash when there is one.
     async fn record_login(&self, id: UserId, now: UnixTime, rehashed_password: Option<&str>) -> StoreResult<()>;
     async fn count_administrators(&self) -> StoreResult<i64>;
+    /// The applications a delegated administrator manages (empty for everyone else).
+    async fn delegated_applications(&self, user: UserId) -> StoreResult<Vec<ApplicationId>>;
+    /// Replaces the applications `user` administers; one audit entry.
+    async fn set_delegated_applications(&self, user: UserId, apps: &[ApplicationId], actor: &Actor) -> StoreResult<()>;
+    /// Ends every session of the user ("sign out everywhere"), as `end_session` does each.
+    async fn end_user_sessions(&self, user: UserId, now: UnixTime) -> StoreResult<Vec<EndedSession>>;
 }
 
 #[async_trait]
@@ -71,6 +81,19 @@ pub trait ApplicationStore {
     async fn list_applications(&self) -> StoreResult<Vec<Application>>;
     /// Stores every editable field of `app` (name, secret digest, redirect URIs, options).
     async fn update_application(&self, app: &Application, actor: &Actor) -> StoreResult<Application>;
+    async fn find_application_by_id(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
+    /// What goes with the application when it is deleted.
+    async fn application_usage(&self, id: ApplicationId) -> StoreResult<ApplicationUsage>;
+    /// Deletes the application with its permissions, groups, memberships and grants; one audit entry.
+    async fn delete_application(&self, id: ApplicationId, actor: &Actor) -> StoreResult<ApplicationUsage>;
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplicationUsage {
+    pub permissions: i64,
+    pub groups: i64,
+    pub memberships: i64,
+    pub active_grants: i64,
 }
 
 #[async_trait]
@@ -81,6 +104,15 @@ pub trait PermissionStore {
     async fn sync_permissions(&self, app: ApplicationId, declared: Vec<Declared>, synced: u64, actor: &Actor) -> StoreResult<SyncCounts>;
     /// The permissions of `app` among `keys`; unknown keys are simply absent.
     async fn find_permissions(&self, app: ApplicationId, keys: &[PermissionKey]) -> StoreResult<Vec<Permission>>;
+    /// Each permission of `app` with the groups that hold it and how many members hold it directly.
+    async fn permission_usage(&self, app: ApplicationId) -> StoreResult<Vec<PermissionUsage>>;
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PermissionUsage {
+    pub permission: Permission,
+    pub groups: Vec<String>,
+    pub direct_members: i64,
 }
 
 #[async_trait]
@@ -89,6 +121,16 @@ pub trait GroupStore {
     /// must belong to the group's application.
     async fn insert_group(&self, app: ApplicationId, name: &str, permissions: &[PermissionId], actor: &Actor) -> StoreResult<Group>;
     async fn list_groups(&self, app: ApplicationId) -> StoreResult<Vec<Group>>;
+    /// Renames the group and replaces its permissions (all of `app`); members whose effective
+    /// permissions change are told (access-change events). `NotFound` for a group of another app.
+    async fn update_group(&self, app: ApplicationId, group: GroupId, name: &str, permissions: &[PermissionId], actor: &Actor)
+    -> StoreResult<Group>;
+    /// Deletes the group (its members lose what it gave); `NotFound` for a group of another app.
+    async fn delete_group(&self, app: ApplicationId, group: GroupId, actor: &Actor) -> StoreResult<()>;
+    /// The users whose membership in `app` includes the group, by username.
+    async fn group_members(&self, app: ApplicationId, group: GroupId) -> StoreResult<Vec<User>>;
+    /// Makes exactly `members` (users with a membership in `app`) the group's members.
+    async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -104,6 +146,22 @@ pub trait MembershipStore {
     /// Who the user is to the application: their account, membership flags and effective
     /// permissions; `None` when there is no membership.
     async fn membership_view(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<MembershipView>>;
+    /// The members of `app`, by username, searched and paged like the user list.
+    async fn list_memberships(&self, app: ApplicationId, query: &UserQuery) -> StoreResult<Vec<MemberSummary>>;
+    /// Every membership of the user, with its application, by application name.
+    async fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<UserMembership>>;
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MemberSummary {
+    pub user: User,
+    pub flags: MembershipFlags,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserMembership {
+    pub application: Application,
+    pub flags: MembershipFlags,
 }
 
 /// A user as one application sees them (`/user/`).
@@ -321,10 +379,47 @@ pub trait AuditStore {
     /// Writes an entry on its own, for changes that are not a store write (a secret shown).
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+    /// Entries matching the filter, newest first, paged by id.
+    async fn query_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// An actor label (`user:alice`, `cli:root`, …).
+    pub actor: Option<String>,
+    pub application_id: Option<ApplicationId>,
+    pub user_id: Option<UserId>,
+    /// Only entries older than this id (the next page).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// API tokens of the JSON admin API: random, stored as digests, acting as their owner.
+#[async_trait]
+pub trait ApiTokenStore {
+    async fn insert_api_token(&self, digest: &SecretDigest, name: &str, owner: UserId, actor: &Actor) -> StoreResult<ApiToken>;
+    async fn list_api_tokens(&self, owner: Option<UserId>) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes a token; `NotFound` when there is no live token with this id (of `owner`, if given).
+    async fn revoke_api_token(&self, id: i64, owner: Option<UserId>, actor: &Actor) -> StoreResult<()>;
+    /// The live token with this digest and its owner, if the owner is active.
+    async fn find_api_token(&self, digest: &SecretDigest) -> StoreResult<Option<(ApiToken, User)>>;
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub owner: UserId,
+    pub owner_username: String,
+    pub created_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AuditRecord {
+    pub id: i64,
+    pub application_id: Option<i64>,
+    pub user_id: Option<i64>,
     pub at: UnixTime,
     pub actor: String,
     pub action: String,
@@ -372,6 +467,7 @@ pub trait Store:
     + ImportStore
     + KeyStore
     + EventStore
+    + ApiTokenStore
     + Send
     + Sync
 {
@@ -391,6 +487,7 @@ impl<T> Store for T where
         + ImportStore
         + KeyStore
         + EventStore
+        + ApiTokenStore
         + Send
         + Sync
 {

@@ -12,7 +12,7 @@ use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::signing::Algorithm;
 use crate::domain::secret::SecretDigest;
 use crate::store::errors::conflict_or_other;
-use crate::store::{ApplicationStore, StoreError, StoreResult};
+use crate::store::{ApplicationStore, ApplicationUsage, StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ApplicationRow {
@@ -151,4 +151,48 @@ impl ApplicationStore for SqlStore {
         tx.commit().await?;
         Ok(app.clone())
     }
+
+    async fn find_application_by_id(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
+        let row: Option<ApplicationRow> = sqlx::query_as(select_application!("WHERE id = $1")).bind(id.0).fetch_optional(&self.pool).await?;
+        Ok(row.map(Application::from))
+    }
+
+    async fn application_usage(&self, id: ApplicationId) -> StoreResult<ApplicationUsage> {
+        let mut conn = self.pool.acquire().await?;
+        usage(&mut conn, id).await
+    }
+
+    async fn delete_application(&self, id: ApplicationId, actor: &Actor) -> StoreResult<ApplicationUsage> {
+        let mut tx = self.write().await?;
+        let before: Application = sqlx::query_as::<_, ApplicationRow>(select_application!("WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .into();
+        let usage = usage(&mut tx, id).await?;
+        // Everything of the application goes with it (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM applications WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+        let entry = AuditEntry::new(actor, "application.delete", &before.client_id)
+            .application(id.0)
+            .before(&serde_json::json!({"application": &before, "removed": usage}));
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(usage)
+    }
+}
+
+async fn usage(conn: &mut <super::Db as sqlx::Database>::Connection, id: ApplicationId) -> StoreResult<ApplicationUsage> {
+    let now = clock::now();
+    let (permissions, groups, memberships, active_grants): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM permissions WHERE application_id = $1), \
+                (SELECT COUNT(*) FROM permission_groups WHERE application_id = $1), \
+                (SELECT COUNT(*) FROM memberships WHERE application_id = $1), \
+                (SELECT COUNT(*) FROM token_families WHERE application_id = $1 AND revoked_at IS NULL AND expires_at > $2)",
+    )
+    .bind(id.0)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ApplicationUsage { permissions, groups, memberships, active_grants })
 }

@@ -232,10 +232,10 @@ async fn write_users(tx: &mut Tx, plan: &ImportPlan, progress: &dyn Progress) ->
     let mut ids = existing_ids(&plan.users, |id: UserId| id.0);
     let (new, changed) = (creates(&plan.users), updates(&plan.users));
     phase(progress, "users", new.len() + changed.len());
-    for chunk in new.chunks(MAX_BIND_PARAMETERS / 11) {
+    for chunk in new.chunks(MAX_BIND_PARAMETERS / 13) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, \
-             date_joined, last_login) ",
+            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, first_name_key, last_name_key, \
+             password_hash, is_active, is_admin, date_joined, last_login) ",
         );
         qb.push_values(chunk, |mut row, (_, u)| {
             row.push_bind(&u.username)
@@ -244,6 +244,8 @@ async fn write_users(tx: &mut Tx, plan: &ImportPlan, progress: &dyn Progress) ->
                 .push_bind(u.email.to_lowercase())
                 .push_bind(&u.first_name)
                 .push_bind(&u.last_name)
+                .push_bind(u.first_name.to_lowercase())
+                .push_bind(u.last_name.to_lowercase())
                 .push_bind(&u.password_hash)
                 .push_bind(u.is_active)
                 .push_bind(u.role == Role::Administrator)
@@ -263,7 +265,7 @@ async fn write_users(tx: &mut Tx, plan: &ImportPlan, progress: &dyn Progress) ->
     for (id, u) in changed {
         sqlx::query(
             "UPDATE users SET username = $1, email = $2, email_key = $3, first_name = $4, last_name = $5, is_active = $6, is_admin = $7, \
-             password_hash = $8, last_login = $9 WHERE id = $10",
+             password_hash = $8, last_login = $9, first_name_key = $11, last_name_key = $12 WHERE id = $10",
         )
         .bind(&u.username)
         .bind(&u.email)
@@ -275,6 +277,8 @@ async fn write_users(tx: &mut Tx, plan: &ImportPlan, progress: &dyn Progress) ->
         .bind(&u.password_hash)
         .bind(u.last_login)
         .bind(id.0)
+        .bind(u.first_name.to_lowercase())
+        .bind(u.last_name.to_lowercase())
         .execute(&mut **tx)
         .await?;
         progress.advance(1);

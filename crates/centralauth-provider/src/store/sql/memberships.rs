@@ -12,7 +12,10 @@ use crate::domain::membership::{GroupId, Membership, MembershipFlags, Membership
 use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
 use crate::store::errors::conflict_or_other;
-use crate::store::{MembershipStore, MembershipView, StoreError, StoreResult};
+use super::Db;
+use super::users::push_user_filters;
+use crate::store::{ApplicationStore, MemberSummary, MembershipStore, MembershipView, StoreError, StoreResult, UserMembership, UserQuery};
+use sqlx::QueryBuilder;
 
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
@@ -216,5 +219,74 @@ impl MembershipStore for SqlStore {
             flags: MembershipFlags { is_superuser: r.is_superuser, is_staff: r.is_staff, is_active: r.membership_active },
             permissions: perms.into_iter().map(|(app_label, codename)| PermissionKey { app_label, codename }).collect(),
         }))
+    }
+
+    async fn list_memberships(&self, app: ApplicationId, query: &UserQuery) -> StoreResult<Vec<MemberSummary>> {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "SELECT m.is_superuser, m.is_staff, m.is_active AS membership_active, \
+                    u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_admin, u.date_joined, u.last_login \
+             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.application_id = ",
+        );
+        qb.push_bind(app.0);
+        push_user_filters(&mut qb, &UserQuery { active: None, administrator: None, ..query.clone() }, "u");
+        if let Some(active) = query.active {
+            qb.push(" AND m.is_active = ").push_bind(active);
+        }
+        qb.push(" ORDER BY u.username_key LIMIT ").push_bind(query.limit.clamp(1, 1000));
+        let rows: Vec<MemberRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(MemberRow::into_summary).collect())
+    }
+
+    async fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<UserMembership>> {
+        let rows: Vec<(i64, bool, bool, bool)> = sqlx::query_as(
+            "SELECT m.application_id, m.is_superuser, m.is_staff, m.is_active FROM memberships m WHERE m.user_id = $1",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut memberships = Vec::with_capacity(rows.len());
+        for (app, is_superuser, is_staff, is_active) in rows {
+            if let Some(application) = self.find_application_by_id(ApplicationId(app)).await? {
+                memberships.push(UserMembership { application, flags: MembershipFlags { is_superuser, is_staff, is_active } });
+            }
+        }
+        memberships.sort_by(|a, b| a.application.name.cmp(&b.application.name));
+        Ok(memberships)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    is_superuser: bool,
+    is_staff: bool,
+    membership_active: bool,
+    id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    is_active: bool,
+    is_admin: bool,
+    date_joined: i64,
+    last_login: Option<i64>,
+}
+
+impl MemberRow {
+    fn into_summary(self) -> MemberSummary {
+        MemberSummary {
+            user: User {
+                id: UserId(self.id),
+                username: self.username,
+                email: self.email,
+                first_name: self.first_name,
+                last_name: self.last_name,
+                is_active: self.is_active,
+                role: if self.is_admin { Role::Administrator } else { Role::User },
+                date_joined: self.date_joined,
+                last_login: self.last_login,
+                password_hash: None,
+            },
+            flags: MembershipFlags { is_superuser: self.is_superuser, is_staff: self.is_staff, is_active: self.membership_active },
+        }
     }
 }

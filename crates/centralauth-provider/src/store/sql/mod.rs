@@ -4,6 +4,7 @@
 //! of both dialects (`$n` parameters, `RETURNING`, `ON CONFLICT`); the few real differences
 //! (how a write transaction begins, the migrations) come from the including module.
 
+mod api_tokens;
 mod applications;
 mod audit;
 mod events;

@@ -9,7 +9,12 @@ use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::membership::{Group, GroupId};
 use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts, plan_sync};
 use crate::store::errors::conflict_or_other;
-use crate::store::{GroupStore, PermissionStore, StoreError, StoreResult};
+use super::events::enqueue_event;
+use super::users::UserRow;
+use crate::domain::clock;
+use crate::domain::oidc::{self, EventKind};
+use crate::domain::user::{User, UserId};
+use crate::store::{GroupStore, PermissionStore, PermissionUsage, StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
 struct PermissionRow {
@@ -107,6 +112,32 @@ impl PermissionStore for SqlStore {
         }
         Ok(found)
     }
+
+    async fn permission_usage(&self, app: ApplicationId) -> StoreResult<Vec<PermissionUsage>> {
+        let permissions = self.list_permissions(app).await?;
+        let groups: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT gp.permission_id, g.name FROM group_permissions gp JOIN permission_groups g ON g.id = gp.group_id \
+             WHERE g.application_id = $1 ORDER BY g.name",
+        )
+        .bind(app.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let direct: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT mp.permission_id, COUNT(*) FROM membership_permissions mp JOIN permissions p ON p.id = mp.permission_id \
+             WHERE p.application_id = $1 GROUP BY mp.permission_id",
+        )
+        .bind(app.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(permissions
+            .into_iter()
+            .map(|permission| PermissionUsage {
+                groups: groups.iter().filter(|(p, _)| *p == permission.id.0).map(|(_, g)| g.clone()).collect(),
+                direct_members: direct.iter().find(|(p, _)| *p == permission.id.0).map_or(0, |(_, n)| *n),
+                permission,
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -157,4 +188,127 @@ impl GroupStore for SqlStore {
             })
             .collect())
     }
+
+    async fn update_group(&self, app: ApplicationId, group: GroupId, name: &str, permissions: &[PermissionId], actor: &Actor) -> StoreResult<Group> {
+        let mut tx = self.write().await?;
+        let before = load_group(&mut tx, app, group).await?;
+        let perm_ids = distinct(permissions.iter().map(|p| p.0));
+        if count_owned(&mut tx, "permissions", app.0, &perm_ids).await? != perm_ids.len() {
+            return Err(StoreError::Invalid("a permission of another application".into()));
+        }
+        sqlx::query("UPDATE permission_groups SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(group.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict_or_other(e, "group name"))?;
+        sqlx::query("DELETE FROM group_permissions WHERE group_id = $1").bind(group.0).execute(&mut *tx).await?;
+        insert_links(&mut tx, "group_permissions", "group_id, permission_id", group.0, &perm_ids).await?;
+        let after = Group { id: group, application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
+        if before.permissions != after.permissions {
+            tell_group_members(&mut tx, app, group).await?;
+        }
+        write_audit(&mut tx, &AuditEntry::new(actor, "group.update", name).application(app.0).before(&before).after(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_group(&self, app: ApplicationId, group: GroupId, actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let before = load_group(&mut tx, app, group).await?;
+        tell_group_members(&mut tx, app, group).await?;
+        sqlx::query("DELETE FROM permission_groups WHERE id = $1").bind(group.0).execute(&mut *tx).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "group.delete", &before.name).application(app.0).before(&before)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn group_members(&self, app: ApplicationId, group: GroupId) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, u.is_active, u.is_admin, u.date_joined, u.last_login \
+             FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id JOIN users u ON u.id = m.user_id \
+             WHERE mg.group_id = $1 AND m.application_id = $2 ORDER BY u.username_key",
+        )
+        .bind(group.0)
+        .bind(app.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(User::from).map(|mut u| {
+            u.password_hash = None;
+            u
+        }).collect())
+    }
+
+    async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let found = load_group(&mut tx, app, group).await?;
+        let wanted = distinct(members.iter().map(|u| u.0));
+        // The memberships of the wanted users in this application; a user without one is refused.
+        let mut memberships: Vec<(i64, i64)> = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(CHUNK) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT id, user_id FROM memberships WHERE application_id = ");
+            qb.push_bind(app.0).push(" AND user_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            memberships.extend(qb.build_query_as::<(i64, i64)>().fetch_all(&mut *tx).await?);
+        }
+        if memberships.len() != wanted.len() {
+            return Err(StoreError::Invalid("a user without a membership in this application".into()));
+        }
+        let current: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT m.id, m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1",
+        )
+        .bind(group.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = clock::now();
+        for (membership, user) in current.iter().filter(|c| !memberships.contains(c)) {
+            sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1 AND group_id = $2").bind(membership).bind(group.0).execute(&mut *tx).await?;
+            enqueue_event(&mut tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
+        }
+        for (membership, user) in memberships.iter().filter(|m| !current.contains(m)) {
+            sqlx::query("INSERT INTO membership_groups (membership_id, group_id) VALUES ($1, $2)").bind(membership).bind(group.0).execute(&mut *tx).await?;
+            enqueue_event(&mut tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
+        }
+        let entry = AuditEntry::new(actor, "group.members", &found.name)
+            .application(app.0)
+            .before(&current.iter().map(|(_, u)| u).collect::<Vec<_>>())
+            .after(&wanted);
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The group of `app`; `NotFound` for a group of another application, so that a forged id
+/// cannot reach across.
+async fn load_group(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId, group: GroupId) -> StoreResult<Group> {
+    let (name,): (String,) = sqlx::query_as("SELECT name FROM permission_groups WHERE id = $1 AND application_id = $2")
+        .bind(group.0)
+        .bind(app.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let perms: Vec<(i64,)> =
+        sqlx::query_as("SELECT permission_id FROM group_permissions WHERE group_id = $1 ORDER BY permission_id").bind(group.0).fetch_all(&mut **tx).await?;
+    Ok(Group { id: group, application_id: app, name, permissions: perms.into_iter().map(|(p,)| PermissionId(p)).collect() })
+}
+
+/// Every active member of the group is told that their access changed.
+async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId, group: GroupId) -> StoreResult<()> {
+    let users: Vec<(i64,)> = sqlx::query_as(
+        "SELECT m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1 AND m.is_active = $2",
+    )
+    .bind(group.0)
+    .bind(true)
+    .fetch_all(&mut **tx)
+    .await?;
+    let now = clock::now();
+    for (user,) in users {
+        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(user), None, now).await?;
+    }
+    Ok(())
 }

@@ -1,16 +1,19 @@
 //! Users.
 
 use async_trait::async_trait;
+use sqlx::QueryBuilder;
 
 use super::events::enqueue_event;
-use super::{SqlStore, write_audit};
+use super::{Db, SqlStore, write_audit};
 use crate::domain::application::ApplicationId;
 use crate::domain::oidc::{self, EventKind};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::{self, UnixTime};
 use crate::domain::user::{NewUser, Role, User, UserChanges, UserId, username_key};
 use crate::store::errors::conflict_or_other;
-use crate::store::{StoreError, StoreResult, UserQuery, UserStore};
+use super::{distinct, insert_links};
+use crate::domain::secret::SecretDigest;
+use crate::store::{EndedSession, SessionStore, StoreError, StoreResult, UserQuery, UserStore};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -52,10 +55,39 @@ macro_rules! select_user {
     };
 }
 
-/// Escapes LIKE wildcards so a search for `a_b` finds only that text.
-fn like_pattern(search: &str) -> String {
-    let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
+/// The half-open range of keys that start with `prefix` (lower-cased as the keys are): every
+/// string from the prefix up to the prefix followed by the largest code point, which both
+/// SQLite (bytes) and PostgreSQL (C collation) order last.
+pub(super) fn prefix_range(prefix: &str) -> (String, String) {
+    let low = prefix.trim().to_lowercase();
+    let high = format!("{low}{}", char::MAX);
+    (low, high)
+}
+
+/// Adds the conditions of `query` to a statement over `users` (aliased `alias`, or not):
+/// a prefix search as a union of index range scans, the flags, and the keyset cursor.
+pub(super) fn push_user_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, alias: &str) {
+    let column = |name: &str| if alias.is_empty() { name.to_string() } else { format!("{alias}.{name}") };
+    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let (low, high) = prefix_range(search);
+        qb.push(format!(" AND {} IN (", column("id")));
+        for (i, key) in ["username_key", "email_key", "first_name_key", "last_name_key"].into_iter().enumerate() {
+            if i > 0 {
+                qb.push(" UNION ");
+            }
+            qb.push(format!("SELECT id FROM users WHERE {key} >= ")).push_bind(low.clone()).push(format!(" AND {key} < ")).push_bind(high.clone());
+        }
+        qb.push(")");
+    }
+    if let Some(active) = query.active {
+        qb.push(format!(" AND {} = ", column("is_active"))).push_bind(active);
+    }
+    if let Some(admin) = query.administrator {
+        qb.push(format!(" AND {} = ", column("is_admin"))).push_bind(admin);
+    }
+    if let Some(after) = &query.after_username_key {
+        qb.push(format!(" AND {} > ", column("username_key"))).push_bind(after.clone());
+    }
 }
 
 #[async_trait]
@@ -64,8 +96,8 @@ impl UserStore for SqlStore {
         let mut tx = self.write().await?;
         let now = clock::now();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, date_joined) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, date_joined, \
+             first_name_key, last_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(user.username.as_str())
         .bind(user.username.key())
@@ -77,6 +109,8 @@ impl UserStore for SqlStore {
         .bind(true)
         .bind(user.role == Role::Administrator)
         .bind(now)
+        .bind(user.first_name.to_lowercase())
+        .bind(user.last_name.to_lowercase())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_or_other(e, "username"))?;
@@ -127,17 +161,10 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
-        let rows: Vec<UserRow> = sqlx::query_as(select_user!(
-            "WHERE ($1 IS NULL OR username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' \
-                    OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\') \
-               AND ($2 IS NULL OR username_key > $2) \
-             ORDER BY username_key LIMIT $3"
-        ))
-        .bind(query.search.as_deref().filter(|s| !s.is_empty()).map(like_pattern))
-        .bind(&query.after_username_key)
-        .bind(query.limit.clamp(1, 1000))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(select_user!("WHERE 1 = 1"));
+        push_user_filters(&mut qb, query, "");
+        qb.push(" ORDER BY username_key LIMIT ").push_bind(query.limit.clamp(1, 1000));
+        let rows: Vec<UserRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
@@ -152,8 +179,8 @@ impl UserStore for SqlStore {
         let mut after = before.clone();
         after.apply(changes);
         sqlx::query(
-            "UPDATE users SET email = $1, email_key = $2, first_name = $3, last_name = $4, is_active = $5, is_admin = $6, password_hash = $7 \
-             WHERE id = $8",
+            "UPDATE users SET email = $1, email_key = $2, first_name = $3, last_name = $4, is_active = $5, is_admin = $6, password_hash = $7, \
+             first_name_key = $9, last_name_key = $10 WHERE id = $8",
         )
         .bind(&after.email)
         .bind(after.email.to_lowercase())
@@ -163,6 +190,8 @@ impl UserStore for SqlStore {
         .bind(after.role == Role::Administrator)
         .bind(&after.password_hash)
         .bind(id.0)
+        .bind(after.first_name.to_lowercase())
+        .bind(after.last_name.to_lowercase())
         .execute(&mut *tx)
         .await?;
         if before.is_active && !after.is_active {
@@ -191,6 +220,56 @@ impl UserStore for SqlStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn delegated_applications(&self, user: UserId) -> StoreResult<Vec<ApplicationId>> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT application_id FROM application_admins WHERE user_id = $1 ORDER BY application_id")
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| ApplicationId(id)).collect())
+    }
+
+    async fn set_delegated_applications(&self, user: UserId, apps: &[ApplicationId], actor: &Actor) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let (username,): (String,) =
+            sqlx::query_as("SELECT username FROM users WHERE id = $1").bind(user.0).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let before: Vec<(i64,)> =
+            sqlx::query_as("SELECT application_id FROM application_admins WHERE user_id = $1 ORDER BY application_id").bind(user.0).fetch_all(&mut *tx).await?;
+        let ids = distinct(apps.iter().map(|a| a.0));
+        let (known,): (i64,) = {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) FROM applications WHERE id IN (");
+            let mut list = qb.separated(", ");
+            list.push_bind(-1_i64);
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_one(&mut *tx).await?
+        };
+        if known as usize != ids.len() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM application_admins WHERE user_id = $1").bind(user.0).execute(&mut *tx).await?;
+        insert_links(&mut tx, "application_admins", "user_id, application_id", user.0, &ids).await?;
+        let entry = AuditEntry::new(actor, "user.delegate", &username)
+            .user(user.0)
+            .before(&before.iter().map(|(a,)| a).collect::<Vec<_>>())
+            .after(&ids);
+        write_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_user_sessions(&self, user: UserId, now: UnixTime) -> StoreResult<Vec<EndedSession>> {
+        let ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT id_digest FROM sessions WHERE user_id = $1").bind(user.0).fetch_all(&self.pool).await?;
+        let mut ended = Vec::new();
+        for (id,) in ids {
+            if let Some(session) = self.end_session(&SecretDigest(id), now).await? {
+                ended.push(session);
+            }
+        }
+        Ok(ended)
     }
 
     async fn count_administrators(&self) -> StoreResult<i64> {

@@ -1,0 +1,102 @@
+//! Who may administer what. An administrator (`Role::Administrator`) manages everything; a
+//! delegated administrator manages only the memberships and groups of the applications they
+//! were given, and can never widen what they hold: no users' accounts or roles, no
+//! applications' settings or secrets, no delegation, and not their own membership.
+
+use super::application::ApplicationId;
+use super::user::{Role, User, UserId};
+use super::{Error, Result};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminScope {
+    /// An administrator: everything.
+    Full,
+    /// A delegated administrator of these applications.
+    Applications(Vec<ApplicationId>),
+    /// Not an administrator: only their own account.
+    None,
+}
+
+/// The signed-in (or token-holding) person and what they may administer.
+#[derive(Debug, Clone)]
+pub struct Administrator {
+    pub user_id: UserId,
+    pub username: String,
+    pub scope: AdminScope,
+}
+
+impl Administrator {
+    pub async fn load(store: &dyn Store, user: &User) -> Result<Self> {
+        let scope = match user.role {
+            Role::Administrator => AdminScope::Full,
+            Role::User => match store.delegated_applications(user.id).await? {
+                apps if apps.is_empty() => AdminScope::None,
+                apps => AdminScope::Applications(apps),
+            },
+        };
+        Ok(Self { user_id: user.id, username: user.username.clone(), scope })
+    }
+
+    pub fn is_administrator(&self) -> bool {
+        self.scope != AdminScope::None
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.scope == AdminScope::Full
+    }
+
+    /// Whether the application is theirs to see and to manage memberships and groups of.
+    pub fn manages(&self, app: ApplicationId) -> bool {
+        match &self.scope {
+            AdminScope::Full => true,
+            AdminScope::Applications(apps) => apps.contains(&app),
+            AdminScope::None => false,
+        }
+    }
+
+    /// Users, roles, applications' settings, delegation: administrators only.
+    pub fn require_full(&self) -> Result<()> {
+        if self.is_full() { Ok(()) } else { Err(Error::Forbidden) }
+    }
+
+    pub fn require_application(&self, app: ApplicationId) -> Result<()> {
+        if self.manages(app) { Ok(()) } else { Err(Error::Forbidden) }
+    }
+
+    /// Memberships of an application: theirs to change, except their own (no self-escalation)
+    /// unless they are a full administrator.
+    pub fn require_membership_change(&self, app: ApplicationId, member: UserId) -> Result<()> {
+        self.require_application(app)?;
+        if !self.is_full() && member == self.user_id {
+            return Err(Error::Forbidden);
+        }
+        Ok(())
+    }
+
+    pub fn actor(&self) -> super::audit::Actor {
+        super::audit::Actor::User(self.username.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin(scope: AdminScope) -> Administrator {
+        Administrator { user_id: UserId(7), username: "d".into(), scope }
+    }
+
+    #[test]
+    fn delegated_administrators_manage_their_applications_only_and_not_their_own_membership() {
+        let d = admin(AdminScope::Applications(vec![ApplicationId(1)]));
+        assert!(d.require_application(ApplicationId(1)).is_ok());
+        assert!(d.require_application(ApplicationId(2)).is_err());
+        assert!(d.require_full().is_err());
+        assert!(d.require_membership_change(ApplicationId(1), UserId(8)).is_ok());
+        assert!(d.require_membership_change(ApplicationId(1), UserId(7)).is_err(), "no self-escalation");
+        let full = admin(AdminScope::Full);
+        assert!(full.require_membership_change(ApplicationId(2), UserId(7)).is_ok());
+        assert!(!admin(AdminScope::None).is_administrator());
+    }
+}
