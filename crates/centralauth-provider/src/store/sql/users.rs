@@ -64,21 +64,12 @@ pub(super) fn prefix_range(prefix: &str) -> (String, String) {
     (low, high)
 }
 
-/// Adds the conditions of `query` to a statement over `users` (aliased `alias`, or not):
-/// a prefix search as a union of index range scans, the flags, and the keyset cursor.
-pub(super) fn push_user_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, alias: &str) {
+const SEARCH_KEYS: [&str; 4] = ["username_key", "email_key", "first_name_key", "last_name_key"];
+
+/// Adds the flag filters and the keyset cursor of `query` to a statement over `users` (aliased
+/// `alias`, or not).
+fn push_flag_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, alias: &str) {
     let column = |name: &str| if alias.is_empty() { name.to_string() } else { format!("{alias}.{name}") };
-    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let (low, high) = prefix_range(search);
-        qb.push(format!(" AND {} IN (", column("id")));
-        for (i, key) in ["username_key", "email_key", "first_name_key", "last_name_key"].into_iter().enumerate() {
-            if i > 0 {
-                qb.push(" UNION ");
-            }
-            qb.push(format!("SELECT id FROM users WHERE {key} >= ")).push_bind(low.clone()).push(format!(" AND {key} < ")).push_bind(high.clone());
-        }
-        qb.push(")");
-    }
     if let Some(active) = query.active {
         qb.push(format!(" AND {} = ", column("is_active"))).push_bind(active);
     }
@@ -87,6 +78,53 @@ pub(super) fn push_user_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery
     }
     if let Some(after) = &query.after_username_key {
         qb.push(format!(" AND {} > ", column("username_key"))).push_bind(after.clone());
+    }
+}
+
+fn search_term(query: &UserQuery) -> Option<(String, String)> {
+    query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(prefix_range)
+}
+
+/// The conditions of `query` on the users of a small set (one application's members): the
+/// prefix search as an OR of the key ranges, checked per row of that set.
+pub(super) fn push_user_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, alias: &str) {
+    if let Some((low, high)) = search_term(query) {
+        qb.push(" AND (");
+        for (i, key) in SEARCH_KEYS.into_iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push(format!("({alias}.{key} >= ")).push_bind(low.clone()).push(format!(" AND {alias}.{key} < ")).push_bind(high.clone()).push(")");
+        }
+        qb.push(")");
+    }
+    push_flag_filters(qb, query, alias);
+}
+
+/// The ids of one page of the whole user list. With a search, each key's range gives at most a
+/// page in username order (an index range scan, or the username index walked until a page is
+/// found, whichever the planner judges cheaper), and the page is the first of their union: the
+/// cost is bounded by the page, not by how many users match.
+fn push_page_ids(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, limit: i64) {
+    match search_term(query) {
+        None => {
+            qb.push("SELECT id FROM users WHERE 1 = 1");
+            push_flag_filters(qb, query, "");
+            qb.push(" ORDER BY username_key LIMIT ").push_bind(limit);
+        }
+        Some((low, high)) => {
+            for (i, key) in SEARCH_KEYS.into_iter().enumerate() {
+                if i > 0 {
+                    qb.push(" UNION ");
+                }
+                qb.push(format!("SELECT id FROM (SELECT id FROM users WHERE {key} >= "))
+                    .push_bind(low.clone())
+                    .push(format!(" AND {key} < "))
+                    .push_bind(high.clone());
+                push_flag_filters(qb, query, "");
+                qb.push(" ORDER BY username_key LIMIT ").push_bind(limit).push(format!(") k{i}"));
+            }
+        }
     }
 }
 
@@ -161,9 +199,10 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(select_user!("WHERE 1 = 1"));
-        push_user_filters(&mut qb, query, "");
-        qb.push(" ORDER BY username_key LIMIT ").push_bind(query.limit.clamp(1, 1000));
+        let limit = query.limit.clamp(1, 1000);
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(select_user!("WHERE id IN ("));
+        push_page_ids(&mut qb, query, limit);
+        qb.push(") ORDER BY username_key LIMIT ").push_bind(limit);
         let rows: Vec<UserRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(User::from).collect())
     }
