@@ -377,3 +377,21 @@ pub async fn create_api_token(store: &dyn Store, owner: super::user::UserId, nam
     let secret = Secret::generate();
     Ok((store.insert_api_token(&secret.digest(), name, owner, actor).await?, secret))
 }
+
+/// Makes `user` the delegated administrator of exactly these applications (by client id; none
+/// for no delegation). An unknown client id changes nothing.
+pub async fn set_delegation(store: &dyn Store, user: &User, client_ids: &[String], actor: &Actor) -> Result<Vec<Application>> {
+    let mut apps: Vec<Application> = Vec::with_capacity(client_ids.len());
+    for client_id in client_ids {
+        let app = store
+            .find_application_by_client_id(client_id)
+            .await?
+            .ok_or_else(|| Error::invalid("client_ids", format!("{client_id:?} is not a registered application")))?;
+        if !apps.iter().any(|a| a.id == app.id) {
+            apps.push(app);
+        }
+    }
+    let ids: Vec<_> = apps.iter().map(|a| a.id).collect();
+    store.set_delegated_applications(user.id, &ids, actor).await?;
+    Ok(apps)
+}

@@ -82,30 +82,56 @@ impl From<Error> for OAuthError {
     }
 }
 
-/// A JSON error of the API endpoints (`/user/`, `/perms/`).
+/// A JSON error of the API endpoints (`/user/`, `/perms/`, the admin API under `/api/v1/`):
+/// `{"error", "error_description", "field"?}`.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
+    /// The input field at fault, for invalid input.
+    pub field: Option<&'static str>,
+    /// A 401's `WWW-Authenticate` challenge (RFC 6750 §3).
+    pub challenge: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into() }
+        Self { status, code, description: description.into(), field: None, challenge: None }
+    }
+
+    pub fn invalid(field: &'static str, description: impl Into<String>) -> Self {
+        Self { field: Some(field), ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", description) }
+    }
+
+    /// 401 with an RFC 6750 §3 bearer challenge; `error` is absent when no token was sent.
+    pub fn unauthorized(error: Option<&'static str>, description: impl Into<String>) -> Self {
+        let challenge = match error {
+            Some(e) => format!("Bearer realm=\"centralauth\", error=\"{e}\""),
+            None => "Bearer realm=\"centralauth\"".to_string(),
+        };
+        Self { challenge: Some(challenge), ..Self::new(StatusCode::UNAUTHORIZED, error.unwrap_or("invalid_token"), description) }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.code, "error_description": self.description }))).into_response()
+        let mut body = serde_json::json!({ "error": self.code, "error_description": self.description });
+        if let Some(field) = self.field {
+            body["field"] = field.into();
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match err {
-            Error::Invalid { field, reason } => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", format!("{field}: {reason}")),
+            Error::Invalid { field, reason } => ApiError::invalid(field, format!("{field}: {reason}")),
             Error::Conflict { what } => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
             Error::NotFound { what } => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::InvalidClient => ApiError::new(StatusCode::FORBIDDEN, "invalid_client", "client authentication failed"),

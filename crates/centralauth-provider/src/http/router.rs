@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(contract)
         .merge(account::router())
+        .merge(api::v1::router())
         .route("/", get(|| async { Redirect::to("/account/") }))
         .route("/static/style.css", get(pages::stylesheet))
         .route(&oauth::metadata::well_known_path(&prefix), get(oauth::metadata::metadata))

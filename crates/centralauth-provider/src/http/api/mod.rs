@@ -2,6 +2,7 @@
 
 pub mod perms;
 pub mod user;
+pub mod v1;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -81,10 +81,11 @@ impl SqlStore {
 async fn check_ownership(tx: &mut sqlx::Transaction<'static, super::Db>, spec: &MembershipSpec) -> StoreResult<(Vec<i64>, Vec<i64>)> {
     let groups = distinct(spec.groups.iter().map(|g| g.0));
     let perms = distinct(spec.permissions.iter().map(|p| p.0));
-    if count_owned(tx, "permission_groups", spec.application_id.0, &groups).await? != groups.len()
-        || count_owned(tx, "permissions", spec.application_id.0, &perms).await? != perms.len()
-    {
-        return Err(StoreError::Invalid("a group or permission of another application".into()));
+    if count_owned(tx, "permission_groups", spec.application_id.0, &groups).await? != groups.len() {
+        return Err(StoreError::Invalid("a group of another application".into()));
+    }
+    if count_owned(tx, "permissions", spec.application_id.0, &perms).await? != perms.len() {
+        return Err(StoreError::Invalid("a permission of another application".into()));
     }
     Ok((groups, perms))
 }
