@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod i18n;

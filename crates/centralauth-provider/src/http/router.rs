@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use super::error::PageError;
 use super::i18n::Lang;
 use super::state::AppState;
-use super::{account, api, oauth, pages};
+use super::{account, api, console, oauth, pages};
 
 /// Forms and OAuth requests are small; larger bodies are refused before they are read.
 const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Router {
     let contract = oauth::router().merge(api::router());
     let contract = if prefix.is_empty() { contract } else { Router::new().nest(&prefix, contract) };
     let security_headers = [
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(contract)
         .merge(account::router())
+        .merge(console::router())
         .merge(api::v1::router())
         .route("/", get(|| async { Redirect::to("/account/") }))
         .route("/static/style.css", get(pages::stylesheet))

@@ -7,6 +7,7 @@ mod backchannel;
 mod bad_input;
 mod client_demo;
 mod concurrency;
+mod console;
 mod flows;
 mod import_django;
 mod memory;

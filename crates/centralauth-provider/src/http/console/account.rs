@@ -1,0 +1,92 @@
+//! Every signed-in user's own account: change the password (proving the current one), the
+//! applications they may use, and signing out everywhere.
+
+use askama::Template;
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::cookie::Cookie;
+
+use super::form::FormErrors;
+use super::{Chrome, Console, ConsolePost, OrFail, Outcome};
+use axum::http::StatusCode;
+
+use crate::domain::user::username_key;
+use crate::domain::{Error, admin, clock, login};
+use crate::http::extract::SESSION_COOKIE;
+
+/// An application the user may sign in to, with where it lives.
+struct MyApplication {
+    name: String,
+    url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/account.html")]
+struct AccountPage<'a> {
+    c: Chrome<'a>,
+    email: String,
+    applications: Vec<MyApplication>,
+    errors: FormErrors,
+}
+
+async fn page(c: &Console, errors: FormErrors) -> Outcome {
+    let store = c.store();
+    let user = store.find_user_by_id(c.admin.user_id).await.or_fail(c)?.ok_or_else(|| c.not_found())?;
+    let applications = store
+        .memberships_of_user(user.id)
+        .await
+        .or_fail(c)?
+        .into_iter()
+        .filter(|m| m.flags.is_active)
+        .map(|m| MyApplication {
+            // The application's home: the origin of its first redirect URI (web origins only).
+            url: m.application.redirect_uris.first().and_then(|u| url::Url::parse(u.as_str()).ok()).and_then(|u| {
+                let origin = u.origin();
+                origin.is_tuple().then(|| format!("{}/", origin.ascii_serialization())).filter(|_| matches!(u.scheme(), "http" | "https"))
+            }),
+            name: m.application.name,
+        })
+        .collect();
+    let page = AccountPage { c: c.chrome("account"), email: user.email, applications, errors };
+    if page.errors.any() { c.invalid(&page) } else { c.page(&page) }
+}
+
+pub async fn show(c: Console) -> Outcome {
+    page(&c, FormErrors::default()).await
+}
+
+pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
+    let current = form.text(&c, "current_password")?;
+    let new = form.text(&c, "new_password")?;
+    let mut errors = FormErrors::default();
+    if current.is_empty() {
+        errors.add("current_password", c.ct.current_password_wrong);
+    } else if new != form.text(&c, "new_password_again")? {
+        errors.add("new_password_again", c.ct.passwords_differ);
+    } else {
+        // A wrong current password counts against the account's sign-in budget: a session
+        // left open must not become a way to guess the password.
+        let key = format!("account:{}", username_key(&c.admin.username));
+        let now = clock::now();
+        if c.store().count_login_failures(&key, now - login::WINDOW_SECONDS).await.or_fail(&c)? >= login::MAX_FAILURES_PER_ACCOUNT {
+            return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited));
+        }
+        match admin::change_own_password(c.store(), c.admin.user_id, &current, &new).await {
+            Ok(_) => return c.redirect("/console/account/?notice=password"),
+            Err(Error::Invalid { field: "current_password", .. }) => {
+                c.store().record_login_failure(&[key], now).await.or_fail(&c)?;
+                errors.add("current_password", c.ct.current_password_wrong)
+            }
+            Err(err) => errors = FormErrors::from_domain(c.ct, err, &[("password", "new_password")]).map_err(|e| c.fail(e))?,
+        }
+    }
+    page(&c, errors).await
+}
+
+/// Ends every session of the user (each application signed in through one is told by
+/// back-channel logout), this browser's included.
+pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome {
+    let ended = c.store().end_user_sessions(c.admin.user_id, clock::now()).await.or_fail(&c)?;
+    tracing::info!(user = c.admin.user_id.0, sessions = ended.len(), "signed out everywhere");
+    let jar = c.jar().remove(Cookie::build(SESSION_COOKIE).path("/"));
+    Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
+}

@@ -1,0 +1,237 @@
+//! User accounts (administrators only): search with filters and keyset pages, create, edit,
+//! deactivate, set a password, memberships across applications, and delegation.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery};
+
+use super::form::{Choice, FormErrors};
+use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
+use crate::domain::admin::{self, UserInput, UserUpdate};
+use crate::domain::application::ApplicationId;
+use crate::domain::user::{Role, User, UserId, username_key};
+use crate::http::extract::Params;
+use crate::store::{UserMembership, UserQuery};
+
+const PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "console/users/list.html")]
+struct ListPage<'a> {
+    c: Chrome<'a>,
+    users: Vec<User>,
+    q: String,
+    active: String,
+    admin: String,
+    next: Option<String>,
+}
+
+fn tri(value: Option<&str>) -> Option<bool> {
+    match value {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    }
+}
+
+pub async fn list(c: Console, RawQuery(query): RawQuery) -> Outcome {
+    c.require_full()?;
+    let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|_| c.bad_request())?;
+    let get = |name: &str| params.get(name).map_err(|_| c.bad_request()).map(|v| v.unwrap_or("").to_string());
+    let (q, active, administrator, after) = (get("q")?, get("active")?, get("admin")?, get("after")?);
+    if q.len() > 254 || after.len() > 600 {
+        return Err(c.bad_request());
+    }
+    let query = UserQuery {
+        search: Some(q.clone()).filter(|s| !s.trim().is_empty()),
+        active: tri(Some(&active)),
+        administrator: tri(Some(&administrator)),
+        after_username_key: Some(after).filter(|a| !a.is_empty()),
+        limit: PAGE + 1,
+    };
+    let mut users = c.store().list_users(&query).await.or_fail(&c)?;
+    let next = if users.len() as i64 > PAGE {
+        users.truncate(PAGE as usize);
+        let mut link = url::form_urlencoded::Serializer::new(String::new());
+        link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator);
+        link.append_pair("after", &username_key(&users[users.len() - 1].username));
+        Some(format!("/console/users/?{}", link.finish()))
+    } else {
+        None
+    };
+    c.page(&ListPage { c: c.chrome("users"), users, q, active, admin: administrator, next })
+}
+
+/// The values of the user form, as entered or as stored.
+#[derive(Default)]
+struct UserFields {
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    is_active: bool,
+    administrator: bool,
+}
+
+impl UserFields {
+    fn of(user: &User) -> Self {
+        Self {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            is_active: user.is_active,
+            administrator: user.role == Role::Administrator,
+        }
+    }
+
+    fn read(c: &Console, form: &super::form::Form) -> Result<Self, ConsoleError> {
+        Ok(Self {
+            username: form.text(c, "username")?,
+            email: form.text(c, "email")?,
+            first_name: form.text(c, "first_name")?,
+            last_name: form.text(c, "last_name")?,
+            is_active: form.checked("is_active"),
+            administrator: form.checked("administrator"),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/users/new.html")]
+struct NewPage<'a> {
+    c: Chrome<'a>,
+    f: UserFields,
+    errors: FormErrors,
+}
+
+pub async fn new_form(c: Console) -> Outcome {
+    c.require_full()?;
+    c.page(&NewPage { c: c.chrome("users"), f: UserFields { is_active: true, ..Default::default() }, errors: FormErrors::default() })
+}
+
+pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
+    c.require_full()?;
+    let f = UserFields::read(&c, &form)?;
+    let input = UserInput {
+        username: f.username.clone(),
+        email: f.email.clone(),
+        first_name: f.first_name.clone(),
+        last_name: f.last_name.clone(),
+        administrator: f.administrator,
+        password: Some(form.text(&c, "password")?),
+    };
+    match admin::create_user(c.store(), input, &c.admin.actor()).await {
+        Ok(user) => c.redirect(&format!("/console/users/{}/?notice=created", user.id.0)),
+        Err(err) => {
+            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
+            c.invalid(&NewPage { c: c.chrome("users"), f, errors })
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/users/edit.html")]
+struct EditPage<'a> {
+    c: Chrome<'a>,
+    user: User,
+    f: UserFields,
+    errors: FormErrors,
+    memberships: Vec<UserMembership>,
+    delegation: Vec<Choice>,
+}
+
+async fn load_user(c: &Console, raw: &str) -> Result<User, ConsoleError> {
+    c.require_full()?;
+    let id = raw.parse::<i64>().map_err(|_| c.not_found())?;
+    c.store().find_user_by_id(UserId(id)).await.or_fail(c)?.ok_or_else(|| c.not_found())
+}
+
+async fn edit_page(c: &Console, user: User, f: UserFields, errors: FormErrors) -> Outcome {
+    let store = c.store();
+    let memberships = store.memberships_of_user(user.id).await.or_fail(c)?;
+    let delegated = store.delegated_applications(user.id).await.or_fail(c)?;
+    let delegation = store
+        .list_applications()
+        .await
+        .or_fail(c)?
+        .into_iter()
+        .map(|a| Choice { value: a.id.0, checked: delegated.contains(&a.id), label: a.name, detail: a.client_id })
+        .collect();
+    let page = EditPage { c: c.chrome("users"), user, f, memberships, delegation, errors: FormErrors::default() };
+    if errors.any() { c.invalid(&EditPage { errors, ..page }) } else { c.page(&page) }
+}
+
+pub async fn edit_form(c: Console, Path(id): Path<String>) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    let f = UserFields::of(&user);
+    edit_page(&c, user, f, FormErrors::default()).await
+}
+
+pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    let mut f = UserFields::read(&c, &form)?;
+    f.username = user.username.clone();
+    let mut errors = FormErrors::default();
+    // An administrator cannot lock themselves out (nobody else may be left to let them in).
+    if user.id == c.admin.user_id && !f.is_active {
+        errors.add("is_active", c.ct.not_yourself);
+    }
+    if user.id == c.admin.user_id && !f.administrator {
+        errors.add("administrator", c.ct.not_yourself);
+    }
+    if errors.any() {
+        return edit_page(&c, user, f, errors).await;
+    }
+    let update = UserUpdate {
+        email: Some(f.email.clone()),
+        first_name: Some(f.first_name.clone()),
+        last_name: Some(f.last_name.clone()),
+        is_active: Some(f.is_active),
+        administrator: Some(f.administrator),
+    };
+    match admin::update_user(c.store(), user.id, update, &c.admin.actor()).await {
+        Ok(user) => c.redirect(&format!("/console/users/{}/?notice=saved", user.id.0)),
+        Err(err) => {
+            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
+            edit_page(&c, user, f, errors).await
+        }
+    }
+}
+
+pub async fn set_password(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    let password = form.text(&c, "password")?;
+    match admin::set_password(c.store(), user.id, &password, &c.admin.actor()).await {
+        Ok(user) => c.redirect(&format!("/console/users/{}/?notice=password", user.id.0)),
+        Err(err) => {
+            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
+            let f = UserFields::of(&user);
+            edit_page(&c, user, f, errors).await
+        }
+    }
+}
+
+pub async fn deactivate(Path(id): Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    if user.id == c.admin.user_id {
+        let mut errors = FormErrors::default();
+        errors.add("is_active", c.ct.not_yourself);
+        let f = UserFields::of(&user);
+        return edit_page(&c, user, f, errors).await;
+    }
+    let update = UserUpdate { is_active: Some(false), ..Default::default() };
+    admin::update_user(c.store(), user.id, update, &c.admin.actor()).await.or_fail(&c)?;
+    c.redirect(&format!("/console/users/{}/?notice=deactivated", user.id.0))
+}
+
+pub async fn delegate(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    let wanted = form.ids(&c, "application")?;
+    let known = c.store().list_applications().await.or_fail(&c)?;
+    if !wanted.iter().all(|id| known.iter().any(|a| a.id.0 == *id)) {
+        return Err(c.bad_request());
+    }
+    let apps: Vec<ApplicationId> = wanted.into_iter().map(ApplicationId).collect();
+    c.store().set_delegated_applications(user.id, &apps, &c.admin.actor()).await.or_fail(&c)?;
+    c.redirect(&format!("/console/users/{}/?notice=saved", user.id.0))
+}
