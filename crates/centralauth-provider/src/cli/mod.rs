@@ -7,6 +7,7 @@ mod import_django;
 mod keys;
 mod member;
 mod serve;
+mod token;
 mod user;
 
 use std::io::BufRead;
@@ -67,6 +68,9 @@ pub enum Command {
     /// OpenID Connect signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// API tokens of the admin API (`/api/v1/`).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Show the newest audit log entries.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -88,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => app::run(open(&cli.database_url).await?.as_ref(), cmd).await,
         Command::Group(cmd) => group::run(open(&cli.database_url).await?.as_ref(), cmd).await,
         Command::Member(cmd) => member::run(open(&cli.database_url).await?.as_ref(), cmd).await,
+        Command::Token(cmd) => token::run(open(&cli.database_url).await?.as_ref(), cmd).await,
         Command::ImportDjango(args) => import_django::run(&cli.database_url, args).await,
         Command::Audit { limit } => {
             let store = open(&cli.database_url).await?;

@@ -1,4 +1,4 @@
-//! `user create|list|update`.
+//! `user create|list|update|delegate`.
 
 use clap::{Args, Subcommand};
 
@@ -23,6 +23,13 @@ pub enum UserCommand {
     },
     /// Change a user's details, state or password.
     Update(UpdateArgs),
+    /// Make a user the delegated administrator of exactly these applications (none: no longer one).
+    Delegate {
+        username: String,
+        /// A client id (repeat for several; none removes the delegation).
+        #[arg(long = "app")]
+        apps: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +120,16 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
             };
             let user = store.update_user(user.id, &changes, &actor).await?;
             println!("updated user {}", user.username);
+        }
+        UserCommand::Delegate { username, apps } => {
+            let user = admin::find_user(store, &username).await?;
+            let apps = admin::set_delegation(store, &user, &apps, &actor).await?;
+            if apps.is_empty() {
+                println!("{} administers no application", user.username);
+            } else {
+                let ids: Vec<&str> = apps.iter().map(|a| a.client_id.as_str()).collect();
+                println!("{} administers {}", user.username, ids.join(" "));
+            }
         }
     }
     Ok(())

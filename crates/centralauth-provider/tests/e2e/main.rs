@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_api;
 mod backchannel;
 mod bad_input;
 mod client_demo;

@@ -58,7 +58,6 @@ pub struct ErrorBody {
                        and memberships of their applications (never their own membership). Every change is one transaction and one audit entry."
     ),
     components(schemas(ErrorBody)),
-    modifiers(&Conventions),
     security(("api_token" = [])),
     tags(
         (name = "users", description = "Provider accounts (administrators only)"),
@@ -139,7 +138,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(openapi_document));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(BASE, v1).split_for_parts()
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(BASE, v1).split_for_parts();
+    // After the routes are in: the conventions apply to every operation.
+    Conventions.modify(&mut document);
+    (router, document)
 }
 
 /// The document as served; also what tests and `openapi_document_is_generated` read.
