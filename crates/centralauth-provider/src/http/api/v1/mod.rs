@@ -22,7 +22,7 @@ use axum::routing::any;
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,10 +92,24 @@ impl Modify for Conventions {
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
+                // Handlers are named after their action (`list`, `show`, …) inside a resource
+                // module; operation ids must be unique in the document: `applications_list`.
+                if let (Some(tag), Some(id)) = (operation.tags.as_ref().and_then(|t| t.first()), operation.operation_id.as_mut()) {
+                    *id = format!("{}_{id}", tag.replace('-', "_"));
+                }
                 if operation.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "meta")) {
                     continue;
                 }
                 let responses = &mut operation.responses.responses;
+                // OpenAPI requires a description of every response; a success says what it is.
+                for (status, response) in responses.iter_mut() {
+                    if let RefOr::T(response) = response {
+                        if response.description.is_empty() {
+                            let reason = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).and_then(|s| s.canonical_reason());
+                            response.description = reason.unwrap_or("Success").to_string();
+                        }
+                    }
+                }
                 for (status, description) in [
                     ("401", "No token, or an unknown or revoked one (with `WWW-Authenticate: Bearer`)"),
                     ("403", "The token's owner may not do this"),
