@@ -230,3 +230,197 @@ async fn rotation_switches_the_signing_key_and_keeps_the_old_one_published_until
     assert_eq!(kids(store.published_signing_keys(500).await.unwrap()), [second.kid.clone()]);
     assert!(store.active_signing_key("RS256").await.unwrap().is_none(), "algorithms rotate apart");
 }
+
+async fn person(store: &dyn Store, username: &str, email: &str, first: &str, last: &str, role: Role) -> centralauth_provider::domain::user::User {
+    let user = NewUser {
+        username: Username::parse(username).unwrap(),
+        email: Email::parse(email).unwrap(),
+        first_name: first.into(),
+        last_name: last.into(),
+        role,
+        password_hash: None,
+    };
+    store.insert_user(&user, &actor()).await.unwrap()
+}
+
+fn names(users: &[centralauth_provider::domain::user::User]) -> Vec<&str> {
+    users.iter().map(|u| u.username.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_user_list_searches_name_and_address_prefixes_filters_and_pages_by_username() {
+    use centralauth_provider::domain::user::UserChanges;
+    use centralauth_provider::store::UserQuery;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    person(store, "alice", "a.liddell@example.org", "Alice", "Liddell", Role::User).await;
+    person(store, "Bob", "bob@example.org", "Robert", "Smith", Role::Administrator).await;
+    person(store, "carol", "ALIAS@example.org", "Carol", "Smithers", Role::User).await;
+    let dave = person(store, "dave", "dave@example.org", "Dave", "Alito", Role::User).await;
+    person(store, "erin", "erin@example.org", "Erin", "Jones", Role::User).await;
+    store.update_user(dave.id, &UserChanges { is_active: Some(false), ..Default::default() }, &actor()).await.unwrap();
+    let list = |search: Option<&str>, active: Option<bool>, administrator: Option<bool>, after: Option<&str>, limit: i64| UserQuery {
+        search: search.map(str::to_string),
+        active,
+        administrator,
+        after_username_key: after.map(str::to_string),
+        limit,
+    };
+    let found = store.list_users(&list(Some("ALI"), None, None, None, 10)).await.unwrap();
+    assert_eq!(names(&found), ["alice", "carol", "dave"], "username, e-mail and last name prefixes, case-insensitively, once each");
+    assert_eq!(names(&store.list_users(&list(Some("smith"), None, None, None, 10)).await.unwrap()), ["Bob", "carol"]);
+    assert_eq!(names(&store.list_users(&list(Some("rob"), None, None, None, 10)).await.unwrap()), ["Bob"], "first name");
+    assert!(store.list_users(&list(Some("lice"), None, None, None, 10)).await.unwrap().is_empty(), "a prefix, not a substring");
+    assert_eq!(names(&store.list_users(&list(Some("ali"), Some(true), None, None, 10)).await.unwrap()), ["alice", "carol"]);
+    assert_eq!(names(&store.list_users(&list(None, None, Some(true), None, 10)).await.unwrap()), ["Bob"]);
+    // Keyset pages by the lower-cased username: no row twice, none missed.
+    let first = store.list_users(&list(None, None, None, None, 2)).await.unwrap();
+    assert_eq!(names(&first), ["alice", "Bob"]);
+    let second = store.list_users(&list(None, None, None, Some("bob"), 2)).await.unwrap();
+    assert_eq!(names(&second), ["carol", "dave"]);
+    let third = store.list_users(&list(None, None, None, Some("dave"), 2)).await.unwrap();
+    assert_eq!(names(&third), ["erin"]);
+    assert_eq!(names(&store.list_users(&list(Some("e"), None, None, Some("alice"), 10)).await.unwrap()), ["erin"], "search and cursor together");
+}
+
+#[tokio::test]
+async fn deleting_an_application_takes_its_permissions_groups_and_memberships_with_it() {
+    use centralauth_provider::store::ApplicationUsage;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (one, two) = (application(store, "one").await, application(store, "two").await);
+    for app in [&one, &two] {
+        store.sync_permissions(app.id, vec![declared("a", "view"), declared("a", "add")], 2, &actor()).await.unwrap();
+    }
+    let perms = store.list_permissions(one.id).await.unwrap();
+    let group = store.insert_group(one.id, "g", &[perms[0].id], &actor()).await.unwrap();
+    let alice = user(store, "alice").await;
+    let flags = MembershipFlags { is_superuser: false, is_staff: true, is_active: true };
+    for app in [&one, &two] {
+        let groups = if app.id == one.id { vec![group.id] } else { vec![] };
+        let spec = MembershipSpec { application_id: app.id, user_id: alice.id, flags, groups, permissions: vec![] };
+        store.insert_membership(&spec, &actor()).await.unwrap();
+    }
+    let expected = ApplicationUsage { permissions: 2, groups: 1, memberships: 1, active_grants: 0 };
+    assert_eq!(store.application_usage(one.id).await.unwrap(), expected);
+    assert_eq!(store.delete_application(one.id, &actor()).await.unwrap(), expected);
+    assert!(store.find_application_by_id(one.id).await.unwrap().is_none());
+    assert!(store.list_permissions(one.id).await.unwrap().is_empty());
+    assert!(store.list_groups(one.id).await.unwrap().is_empty());
+    assert!(store.find_membership(one.id, alice.id).await.unwrap().is_none());
+    assert!(store.find_membership(two.id, alice.id).await.unwrap().is_some(), "another application keeps its members");
+    assert_eq!(store.list_permissions(two.id).await.unwrap().len(), 2);
+    assert!(matches!(store.delete_application(one.id, &actor()).await, Err(StoreError::NotFound)));
+    let entry = &store.recent_audit(1).await.unwrap()[0];
+    assert_eq!((entry.action.as_str(), entry.target.as_str()), ("application.delete", "one"));
+}
+
+#[tokio::test]
+async fn a_group_update_refuses_a_foreign_permission_and_a_group_of_another_application() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (one, two) = (application(store, "one").await, application(store, "two").await);
+    store.sync_permissions(one.id, vec![declared("a", "mine")], 1, &actor()).await.unwrap();
+    store.sync_permissions(two.id, vec![declared("a", "foreign")], 1, &actor()).await.unwrap();
+    let mine = store.list_permissions(one.id).await.unwrap()[0].id;
+    let foreign = store.list_permissions(two.id).await.unwrap()[0].id;
+    let group = store.insert_group(one.id, "g", &[mine], &actor()).await.unwrap();
+    let theirs = store.insert_group(two.id, "t", &[foreign], &actor()).await.unwrap();
+    let entries = store.recent_audit(1000).await.unwrap().len();
+    assert!(matches!(store.update_group(one.id, group.id, "g2", &[mine, foreign], &actor()).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.update_group(one.id, theirs.id, "mine now", &[mine], &actor()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_group(one.id, theirs.id, &actor()).await, Err(StoreError::NotFound)));
+    store.insert_group(one.id, "other", &[], &actor()).await.unwrap();
+    assert!(matches!(store.update_group(one.id, group.id, "other", &[mine], &actor()).await, Err(StoreError::Conflict(_))));
+    let groups = store.list_groups(one.id).await.unwrap();
+    let kept = groups.iter().find(|g| g.id == group.id).unwrap();
+    assert_eq!((kept.name.as_str(), kept.permissions.clone()), ("g", vec![mine]), "nothing was written");
+    assert_eq!(store.list_groups(two.id).await.unwrap()[0].name, "t");
+    assert_eq!(store.recent_audit(1000).await.unwrap().len(), entries + 1, "only the successful insert wrote an entry");
+    let renamed = store.update_group(one.id, group.id, "renamed", &[], &actor()).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.permissions.len()), ("renamed", 0));
+}
+
+#[tokio::test]
+async fn group_members_must_hold_a_membership_in_the_application() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (one, two) = (application(store, "one").await, application(store, "two").await);
+    let group = store.insert_group(one.id, "g", &[], &actor()).await.unwrap();
+    let (alice, bob, carol) = (user(store, "alice").await, user(store, "bob").await, user(store, "carol").await);
+    let flags = MembershipFlags { is_superuser: false, is_staff: false, is_active: true };
+    for (app, member) in [(&one, &alice), (&one, &bob), (&two, &carol)] {
+        let spec = MembershipSpec { application_id: app.id, user_id: member.id, flags, groups: vec![], permissions: vec![] };
+        store.insert_membership(&spec, &actor()).await.unwrap();
+    }
+    store.set_group_members(one.id, group.id, &[alice.id, bob.id], &actor()).await.unwrap();
+    assert_eq!(names(&store.group_members(one.id, group.id).await.unwrap()), ["alice", "bob"]);
+    // carol is a member of another application only.
+    assert!(matches!(store.set_group_members(one.id, group.id, &[alice.id, carol.id], &actor()).await, Err(StoreError::Invalid(_))));
+    assert_eq!(names(&store.group_members(one.id, group.id).await.unwrap()), ["alice", "bob"], "nothing was written");
+    store.set_group_members(one.id, group.id, &[bob.id], &actor()).await.unwrap();
+    assert_eq!(names(&store.group_members(one.id, group.id).await.unwrap()), ["bob"]);
+    assert_eq!(store.find_membership(one.id, bob.id).await.unwrap().unwrap().groups, [group.id]);
+    assert!(store.find_membership(one.id, alice.id).await.unwrap().unwrap().groups.is_empty());
+    assert!(matches!(store.set_group_members(two.id, group.id, &[carol.id], &actor()).await, Err(StoreError::NotFound)), "a group of another application");
+}
+
+#[tokio::test]
+async fn api_tokens_are_found_by_digest_until_revoked_and_only_while_their_owner_is_active() {
+    use centralauth_provider::domain::user::UserChanges;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
+    let (a, b) = (Secret::generate(), Secret::generate());
+    let token_a = store.insert_api_token(&a.digest(), "deploy", alice.id, &actor()).await.unwrap();
+    let token_b = store.insert_api_token(&b.digest(), "backup", bob.id, &actor()).await.unwrap();
+    let (found, owner) = store.find_api_token(&a.digest()).await.unwrap().expect("a live token");
+    assert_eq!((found.id, found.name.as_str(), owner.username.as_str()), (token_a.id, "deploy", "alice"));
+    assert!(owner.password_hash.is_none(), "the owner comes without their password hash");
+    assert!(store.find_api_token(&Secret::generate().digest()).await.unwrap().is_none());
+    assert_eq!(store.list_api_tokens(None).await.unwrap().len(), 2);
+    assert_eq!(store.list_api_tokens(Some(bob.id)).await.unwrap()[0].id, token_b.id);
+    // Only its owner (or anyone, without an owner) revokes a token, and only once.
+    assert!(matches!(store.revoke_api_token(token_a.id, Some(bob.id), &actor()).await, Err(StoreError::NotFound)));
+    store.revoke_api_token(token_a.id, Some(alice.id), &actor()).await.unwrap();
+    assert!(matches!(store.revoke_api_token(token_a.id, None, &actor()).await, Err(StoreError::NotFound)));
+    assert!(store.find_api_token(&a.digest()).await.unwrap().is_none(), "revoked");
+    assert!(store.list_api_tokens(Some(alice.id)).await.unwrap()[0].revoked_at.is_some());
+    store.update_user(bob.id, &UserChanges { is_active: Some(false), ..Default::default() }, &actor()).await.unwrap();
+    assert!(store.find_api_token(&b.digest()).await.unwrap().is_none(), "a deactivated owner's token opens nothing");
+}
+
+#[tokio::test]
+async fn the_audit_query_filters_by_actor_application_and_user_and_pages_by_id() {
+    use centralauth_provider::store::AuditQuery;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let one = application(store, "one").await;
+    let alice = user(store, "alice").await;
+    let dana = Actor::User("dana".into());
+    store.insert_group(one.id, "g1", &[], &dana).await.unwrap();
+    store.insert_group(one.id, "g2", &[], &dana).await.unwrap();
+    let flags = MembershipFlags { is_superuser: false, is_staff: false, is_active: true };
+    let spec = MembershipSpec { application_id: one.id, user_id: alice.id, flags, groups: vec![], permissions: vec![] };
+    store.insert_membership(&spec, &dana).await.unwrap();
+    let query = |actor: Option<&str>, app: bool, user: bool, before_id: Option<i64>, limit: i64| AuditQuery {
+        actor: actor.map(str::to_string),
+        application_id: app.then_some(one.id),
+        user_id: user.then_some(alice.id),
+        before_id,
+        limit,
+    };
+    let actions = |records: &[centralauth_provider::store::AuditRecord]| records.iter().map(|r| r.action.clone()).collect::<Vec<_>>();
+    let by_dana = store.query_audit(&query(Some("user:dana"), false, false, None, 10)).await.unwrap();
+    assert_eq!(actions(&by_dana), ["membership.create", "group.create", "group.create"], "newest first");
+    let of_app = store.query_audit(&query(None, true, false, None, 10)).await.unwrap();
+    assert_eq!(actions(&of_app), ["membership.create", "group.create", "group.create", "application.create"]);
+    let of_alice = store.query_audit(&query(None, false, true, None, 10)).await.unwrap();
+    assert_eq!(actions(&of_alice), ["membership.create", "user.create"]);
+    assert_eq!(actions(&store.query_audit(&query(Some("user:dana"), true, true, None, 10)).await.unwrap()), ["membership.create"]);
+    let page = store.query_audit(&query(None, true, false, None, 2)).await.unwrap();
+    let rest = store.query_audit(&query(None, true, false, Some(page[1].id), 10)).await.unwrap();
+    assert_eq!(actions(&rest), ["group.create", "application.create"]);
+    assert!(rest.iter().all(|r| r.id < page[1].id));
+    assert!(store.query_audit(&query(Some("user:nobody"), false, false, None, 10)).await.unwrap().is_empty());
+}
