@@ -28,6 +28,7 @@ pub struct Texts {
     pub sign_out_question: &'static str,
     pub signed_out: &'static str,
     pub bad_logout_request: &'static str,
+    pub open_console: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -52,6 +53,7 @@ pub static EN: Texts = Texts {
     sign_out_question: "Do you want to sign out? You will be signed out of the applications you signed in to with this account.",
     signed_out: "You are signed out.",
     bad_logout_request: "The sign-out request is not valid: unknown application, id_token_hint or return address.",
+    open_console: "Your applications, password and sessions",
 };
 
 pub static DE: Texts = Texts {
@@ -76,6 +78,7 @@ pub static DE: Texts = Texts {
     sign_out_question: "Möchten Sie sich abmelden? Sie werden auch bei den Anwendungen abgemeldet, bei denen Sie sich mit diesem Konto angemeldet haben.",
     signed_out: "Sie sind abgemeldet.",
     bad_logout_request: "Die Abmeldeanfrage ist ungültig: unbekannte Anwendung, id_token_hint oder Rücksprungadresse.",
+    open_console: "Ihre Anwendungen, Ihr Passwort und Ihre Sitzungen",
 };
 
 /// The page language, from the first supported language in `Accept-Language`.

@@ -18,7 +18,12 @@ async fn sign_in(p: &TestProvider, username: &str, password: &str) -> Browser {
     let response = browser
         .post_form(
             &p.url("/account/login/"),
-            &[("csrf_token", &hidden_input(&page, "csrf_token")), ("next", &hidden_input(&page, "next")), ("username", username), ("password", password)],
+            &[
+                ("csrf_token", &hidden_input(&page, "csrf_token")),
+                ("next", &hidden_input(&page, "next")),
+                ("username", username),
+                ("password", password),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username} failed");
@@ -76,7 +81,10 @@ async fn user_id(p: &TestProvider, username: &str) -> i64 {
     p.db.scalar(&format!("SELECT id FROM users WHERE username = '{username}'")).await
 }
 
-fn application_form<'a>(name: &'a str, client_id: &'a str, redirect_uris: &'a str) -> Vec<(&'a str, &'a str)> {
+/// Form fields as a browser sends them.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
+fn application_form<'a>(name: &'a str, client_id: &'a str, redirect_uris: &'a str) -> Fields<'a> {
     vec![
         ("name", name),
         ("client_id", client_id),
@@ -133,7 +141,14 @@ async fn console_administrator_creates_application_user_group_and_membership() {
         &p,
         "/console/users/new",
         "/console/users/",
-        &[("username", "carol"), ("email", "carol@example.org"), ("first_name", "Carol"), ("last_name", "C"), ("is_active", "on"), ("password", "carol-password-1")],
+        &[
+            ("username", "carol"),
+            ("email", "carol@example.org"),
+            ("first_name", "Carol"),
+            ("last_name", "C"),
+            ("is_active", "on"),
+            ("password", "carol-password-1"),
+        ],
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -145,8 +160,14 @@ async fn console_administrator_creates_application_user_group_and_membership() {
     let (_, html) = page(&browser, &p, &groups_new).await;
     let view_group = choice(&html, "permission", "auth.view_group");
     let add_group = choice(&html, "permission", "auth.add_group");
-    let response =
-        submit(&browser, &p, &groups_new, &format!("/console/applications/{app}/groups/"), &[("name", "viewers"), ("permission", &view_group)]).await;
+    let response = submit(
+        &browser,
+        &p,
+        &groups_new,
+        &format!("/console/applications/{app}/groups/"),
+        &[("name", "viewers"), ("permission", &view_group)],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let group = id_after(&location(&response), "/groups/");
 
@@ -230,7 +251,8 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
     p.cli(&["group", "create", "client2", "foreigners", "--perm", "other.secret_perm"], None).await;
     let browser = admin(&p).await;
     let (client1, alice) = (app_id(&p, "client1").await, user_id(&p, "alice").await);
-    let foreign_perm = p.db.scalar("SELECT p.id FROM permissions p JOIN applications a ON a.id = p.application_id WHERE a.client_id = 'client2'").await;
+    let foreign_perm =
+        p.db.scalar("SELECT p.id FROM permissions p JOIN applications a ON a.id = p.application_id WHERE a.client_id = 'client2'").await;
     let foreign_group = p.db.scalar("SELECT g.id FROM permission_groups g WHERE g.name = 'foreigners'").await;
     let viewers = p.db.scalar("SELECT id FROM permission_groups WHERE name = 'viewers'").await;
     let before = snapshot(&p).await;
@@ -238,11 +260,23 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
     let (fp, fg) = (foreign_perm.to_string(), foreign_group.to_string());
 
     let new_app = "/console/applications/new";
-    let cases: Vec<(&str, String, String, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(&str, String, String, Fields, &str)> = vec![
         ("empty application name", new_app.into(), "/console/applications/".into(), application_form(" ", "", REDIRECT_URI), "name-error"),
         ("long application name", new_app.into(), "/console/applications/".into(), application_form(&long, "", REDIRECT_URI), "name-error"),
-        ("duplicate client id", new_app.into(), "/console/applications/".into(), application_form("Again", "client1", REDIRECT_URI), "client_id-error"),
-        ("invalid redirect URI", new_app.into(), "/console/applications/".into(), application_form("Bad", "", "not a url"), "redirect_uris-error"),
+        (
+            "duplicate client id",
+            new_app.into(),
+            "/console/applications/".into(),
+            application_form("Again", "client1", REDIRECT_URI),
+            "client_id-error",
+        ),
+        (
+            "invalid redirect URI",
+            new_app.into(),
+            "/console/applications/".into(),
+            application_form("Bad", "", "not a url"),
+            "redirect_uris-error",
+        ),
         ("no redirect URI", new_app.into(), "/console/applications/".into(), application_form("Bad", "", ""), "redirect_uris-error"),
         (
             "fragment in a redirect URI",
@@ -273,9 +307,27 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
             },
             "backchannel_logout_uri-error",
         ),
-        ("empty username", "/console/users/new".into(), "/console/users/".into(), vec![("username", ""), ("password", "long-enough-1")], "username-error"),
-        ("taken username", "/console/users/new".into(), "/console/users/".into(), vec![("username", "ALICE"), ("password", "long-enough-1")], "username-error"),
-        ("short password", "/console/users/new".into(), "/console/users/".into(), vec![("username", "dora"), ("password", "short")], "password-error"),
+        (
+            "empty username",
+            "/console/users/new".into(),
+            "/console/users/".into(),
+            vec![("username", ""), ("password", "long-enough-1")],
+            "username-error",
+        ),
+        (
+            "taken username",
+            "/console/users/new".into(),
+            "/console/users/".into(),
+            vec![("username", "ALICE"), ("password", "long-enough-1")],
+            "username-error",
+        ),
+        (
+            "short password",
+            "/console/users/new".into(),
+            "/console/users/".into(),
+            vec![("username", "dora"), ("password", "short")],
+            "password-error",
+        ),
         (
             "bad e-mail",
             "/console/users/new".into(),
@@ -346,7 +398,17 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
             vec![("username", "nobody")],
             "username-error",
         ),
-        ("wrong own password", "/console/account/".into(), "/console/account/password".into(), vec![("current_password", "wrong-password"), ("new_password", "another-password-1"), ("new_password_again", "another-password-1")], "current_password-error"),
+        (
+            "wrong own password",
+            "/console/account/".into(),
+            "/console/account/password".into(),
+            vec![
+                ("current_password", "wrong-password"),
+                ("new_password", "another-password-1"),
+                ("new_password_again", "another-password-1"),
+            ],
+            "current_password-error",
+        ),
     ];
     for (what, form_page, action, fields, error_id) in cases {
         let response = submit(&browser, &p, &form_page, &action, &fields).await;
@@ -358,7 +420,7 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
     }
 
     // Malformed submissions: a readable 400 page, never a 500.
-    let malformed: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let malformed: Vec<(&str, String, Fields)> = vec![
         ("id that is not a number", format!("/console/applications/{client1}/groups/new"), vec![("name", "g"), ("permission", "abc")]),
         ("repeated single field", format!("/console/applications/{client1}/groups/new"), vec![("name", "a"), ("name", "b")]),
         ("unknown delegated application", format!("/console/users/{alice}/"), vec![("application", "999999")]),
@@ -374,7 +436,12 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
         assert!(response.text().await.unwrap().contains("role=\"alert\""), "{what}");
         assert_eq!(snapshot(&p).await, before, "{what} changed the database");
     }
-    for path in ["/console/users/abc/", "/console/applications/999999/", "/console/applications/x/groups/", &format!("/console/applications/{client1}/members/999999/")] {
+    for path in [
+        "/console/users/abc/",
+        "/console/applications/999999/",
+        "/console/applications/x/groups/",
+        &format!("/console/applications/{client1}/members/999999/"),
+    ] {
         assert_eq!(page(&browser, &p, path).await.0, StatusCode::NOT_FOUND, "{path}");
     }
 }
@@ -447,7 +514,7 @@ async fn console_delegated_administrator_manages_only_their_applications() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"not-editable\"") && !html.contains("id=\"membership-submit\""));
     let members = format!("/console/applications/{client1}/members/");
-    let refused: Vec<(String, Vec<(&str, &str)>, StatusCode)> = vec![
+    let refused: Vec<(String, Fields, StatusCode)> = vec![
         (own.clone(), vec![("is_active", "on"), ("is_superuser", "on")], StatusCode::FORBIDDEN),
         (format!("{own}delete"), vec![], StatusCode::FORBIDDEN),
         (format!("/console/applications/{client2}/members/"), vec![("username", "alice")], StatusCode::NOT_FOUND),
@@ -467,7 +534,9 @@ async fn console_delegated_administrator_manages_only_their_applications() {
     let group_page = format!("/console/applications/{client1}/groups/{viewers}/");
     let (_, html) = page(&browser, &p, &group_page).await;
     let alice_choice = choice(&html, "member", "alice");
-    let response = submit(&browser, &p, &group_page, &group_page, &[("name", "viewers"), ("member", &alice_choice), ("member", &bob.to_string())]).await;
+    let response =
+        submit(&browser, &p, &group_page, &group_page, &[("name", "viewers"), ("member", &alice_choice), ("member", &bob.to_string())])
+            .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "no joining a group oneself");
     assert_eq!(snapshot(&p).await, before);
 
@@ -495,18 +564,36 @@ async fn console_user_changes_password_with_the_current_one_and_signs_out_everyw
     let change = |current: &'static str, new: &'static str, again: &'static str| {
         vec![("current_password", current), ("new_password", new), ("new_password_again", again)]
     };
-    let response =
-        submit(&browser, &p, "/console/account/", "/console/account/password", &change("wrong-password", "alice-new-password", "alice-new-password")).await;
+    let response = submit(
+        &browser,
+        &p,
+        "/console/account/",
+        "/console/account/password",
+        &change("wrong-password", "alice-new-password", "alice-new-password"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("id=\"current_password-error\""));
-    let response =
-        submit(&browser, &p, "/console/account/", "/console/account/password", &change(ALICE_PASSWORD, "alice-new-password", "alice-other")).await;
+    let response = submit(
+        &browser,
+        &p,
+        "/console/account/",
+        "/console/account/password",
+        &change(ALICE_PASSWORD, "alice-new-password", "alice-other"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let response = submit(&browser, &p, "/console/account/", "/console/account/password", &change(ALICE_PASSWORD, "short", "short")).await;
     assert!(response.text().await.unwrap().contains("id=\"new_password-error\""));
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM audit_events").await, audit, "nothing changed");
-    let response =
-        submit(&browser, &p, "/console/account/", "/console/account/password", &change(ALICE_PASSWORD, "alice-new-password", "alice-new-password")).await;
+    let response = submit(
+        &browser,
+        &p,
+        "/console/account/",
+        "/console/account/password",
+        &change(ALICE_PASSWORD, "alice-new-password", "alice-new-password"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/console/account/?notice=password");
     sign_in(&p, "alice", "alice-new-password").await;

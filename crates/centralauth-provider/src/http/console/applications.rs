@@ -150,7 +150,7 @@ impl AppFields {
 }
 
 /// The domain's field names on this form.
-const FIELDS: &[(&str, &'static str)] = &[("redirect_uri", "redirect_uris"), ("algorithm", "id_token_signing_alg")];
+const FIELDS: &[(&str, &str)] = &[("redirect_uri", "redirect_uris"), ("algorithm", "id_token_signing_alg")];
 
 #[derive(Template)]
 #[template(path = "console/applications/new.html")]

@@ -67,7 +67,9 @@ pub async fn list(c: Console, RawQuery(raw): RawQuery) -> Outcome {
     let unknown_user = !user.is_empty() && user_id.is_none();
     let query = AuditQuery {
         // A bare username means that user acting in the console.
-        actor: Some(actor.clone()).filter(|a| !a.is_empty()).map(|a| if a.contains(':') || a == "system" { a } else { format!("user:{a}") }),
+        actor: Some(actor.clone())
+            .filter(|a| !a.is_empty())
+            .map(|a| if a.contains(':') || a == "system" { a } else { format!("user:{a}") }),
         application_id,
         user_id,
         before_id,

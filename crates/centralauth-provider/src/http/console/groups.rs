@@ -48,7 +48,12 @@ struct EditPage<'a> {
 }
 
 /// The picker's choices with the given ones ticked.
-async fn choices(c: &Console, app: &Application, perms: &BTreeSet<i64>, members: &BTreeSet<i64>) -> Result<(Vec<Choice>, Vec<Choice>), ConsoleError> {
+async fn choices(
+    c: &Console,
+    app: &Application,
+    perms: &BTreeSet<i64>,
+    members: &BTreeSet<i64>,
+) -> Result<(Vec<Choice>, Vec<Choice>), ConsoleError> {
     let store = c.store();
     let permissions = store
         .list_permissions(app.id)
@@ -73,7 +78,15 @@ async fn choices(c: &Console, app: &Application, perms: &BTreeSet<i64>, members:
     Ok((permissions, members))
 }
 
-async fn edit_page(c: &Console, app: Application, group: Option<Group>, name: String, perms: &BTreeSet<i64>, members: &BTreeSet<i64>, errors: FormErrors) -> Outcome {
+async fn edit_page(
+    c: &Console,
+    app: Application,
+    group: Option<Group>,
+    name: String,
+    perms: &BTreeSet<i64>,
+    members: &BTreeSet<i64>,
+    errors: FormErrors,
+) -> Outcome {
     let (permissions, members) = choices(c, &app, perms, members).await?;
     let page = EditPage { c: c.chrome("applications"), app, group, name, permissions, members, errors, tab: "groups" };
     if page.errors.any() { c.invalid(&page) } else { c.page(&page) }

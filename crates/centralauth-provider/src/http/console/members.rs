@@ -145,7 +145,15 @@ async fn find_member(c: &Console, app: &Application, raw: &str) -> Result<(User,
     Ok((user, membership))
 }
 
-async fn edit_page(c: &Console, app: Application, user: User, flags: MembershipFlags, groups: &[i64], perms: &[i64], errors: FormErrors) -> Outcome {
+async fn edit_page(
+    c: &Console,
+    app: Application,
+    user: User,
+    flags: MembershipFlags,
+    groups: &[i64],
+    perms: &[i64],
+    errors: FormErrors,
+) -> Outcome {
     let store = c.store();
     let group_choices = store
         .list_groups(app.id)

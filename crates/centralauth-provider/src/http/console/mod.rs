@@ -75,11 +75,17 @@ pub struct Console {
 }
 
 /// An answer that ends a console request early: a sign-in redirect or an error page.
-pub struct ConsoleError(Response);
+pub struct ConsoleError(Box<Response>);
 
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
+    }
+}
+
+impl From<Response> for ConsoleError {
+    fn from(response: Response) -> Self {
+        Self(Box::new(response))
     }
 }
 
@@ -100,20 +106,21 @@ impl FromRequestParts<AppState> for Console {
                 _ => "/console/",
             };
             let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
-            ConsoleError(Redirect::to(&format!("/account/login/?{query}")).into_response())
+            ConsoleError::from(Redirect::to(&format!("/account/login/?{query}")).into_response())
         };
         let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(sign_in()) };
         let store = state.store.as_ref();
-        let internal = |e: &dyn std::fmt::Display| ConsoleError(PageError::internal(e).into_response());
+        let internal = |e: &dyn std::fmt::Display| ConsoleError::from(PageError::internal(e).into_response());
         let session = store.find_session(&SecretDigest::of(cookie.value()), clock::now()).await.map_err(|e| internal(&e))?;
         let Some(session) = session else { return Err(sign_in()) };
         let user = store.find_user_by_id(session.user_id).await.map_err(|e| internal(&e))?;
         let Some(user) = user.filter(|u| u.is_active) else { return Err(sign_in()) };
         let admin = Administrator::load(store, &user).await.map_err(|e| internal(&e))?;
         let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
-        let notice = parts.uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "notice").and_then(|(_, v)| ct.notice(&v))
-        });
+        let notice = parts
+            .uri
+            .query()
+            .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "notice").and_then(|(_, v)| ct.notice(&v)));
         Ok(Self { state: state.clone(), t, ct, admin, csrf, notice, jar })
     }
 }
@@ -128,7 +135,8 @@ impl FromRequest<AppState> for ConsolePost {
         let (mut parts, body) = req.into_parts();
         let console = Console::from_request_parts(&mut parts, state).await?;
         let jar = CookieJar::from_headers(&parts.headers);
-        let PageForm(params) = PageForm::from_request(Request::from_parts(parts, body), state).await.map_err(|e| ConsoleError(e.into_response()))?;
+        let PageForm(params) =
+            PageForm::from_request(Request::from_parts(parts, body), state).await.map_err(|e| ConsoleError::from(e.into_response()))?;
         if !csrf_ok(&jar, params.get("csrf_token").ok().flatten()) {
             return Err(console.error(StatusCode::FORBIDDEN, console.t.csrf_failed));
         }
@@ -197,7 +205,7 @@ impl Console {
             StatusCode::NOT_FOUND => Some("not_found"),
             _ => Some("invalid_request"),
         };
-        ConsoleError(PageError::new(status, self.t, code, message).into_response())
+        ConsoleError::from(PageError::new(status, self.t, code, message).into_response())
     }
 
     pub fn not_found(&self) -> ConsoleError {
@@ -217,7 +225,7 @@ impl Console {
         match err.into() {
             Error::NotFound { .. } => self.not_found(),
             Error::Forbidden | Error::AccessDenied => self.forbidden(),
-            Error::Internal(cause) => ConsoleError(PageError::from_domain(Error::Internal(cause), self.t).into_response()),
+            Error::Internal(cause) => ConsoleError::from(PageError::from_domain(Error::Internal(cause), self.t).into_response()),
             Error::Invalid { field, reason } => self.error(StatusCode::BAD_REQUEST, &self.ct.reason(field, &reason)),
             other => self.error(StatusCode::BAD_REQUEST, &other.to_string()),
         }
@@ -253,11 +261,7 @@ impl<T, E: Into<Error>> OrFail<T> for Result<T, E> {
 }
 
 async fn home(console: Console) -> Outcome {
-    if console.admin.is_administrator() {
-        console.redirect("/console/applications/")
-    } else {
-        console.redirect("/console/account/")
-    }
+    if console.admin.is_administrator() { console.redirect("/console/applications/") } else { console.redirect("/console/account/") }
 }
 
 async fn stylesheet() -> Response {
