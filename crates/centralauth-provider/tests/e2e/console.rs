@@ -202,8 +202,55 @@ async fn console_administrator_creates_application_user_group_and_membership() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM memberships WHERE NOT is_active").await, 1);
 
-    // A new secret replaces the old one, shown once as well.
+    // The group renamed, with carol chosen in the picker.
+    let group_page = format!("/console/applications/{app}/groups/{group}/");
+    let (_, html) = page(&browser, &p, &group_page).await;
+    let carol_choice = choice(&html, "member", "carol");
+    let response =
+        submit(&browser, &p, &group_page, &group_page, &[("name", "readers"), ("permission", &view_group), ("member", &carol_choice)])
+            .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM permission_groups WHERE name = 'readers'").await, 1);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM membership_groups").await, 1);
+
+    // Settings, OpenID Connect ones included.
     let settings = format!("/console/applications/{app}/");
+    let mut form = application_form("Intranet 2", "", "https://intranet.example/cb\nhttps://intranet.example/cb2");
+    form[5] = ("post_logout_redirect_uris", "https://intranet.example/bye");
+    form[6] = ("backchannel_logout_uri", "https://intranet.example/backchannel/");
+    form[7] = ("id_token_signing_alg", "EdDSA");
+    let response = submit(&browser, &p, &settings, &settings, &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&browser, &p, &location(&response)).await;
+    assert!(html.contains("id=\"notice\"") && html.contains("https://intranet.example/cb2") && html.contains("value=\"EdDSA\" selected"));
+
+    // The user's account: profile, password, delegation, deactivation; the audit log by user.
+    let user_page = format!("/console/users/{carol}/");
+    let response = submit(
+        &browser,
+        &p,
+        &user_page,
+        &user_page,
+        &[("email", "c@example.org"), ("first_name", "Caroline"), ("last_name", "C"), ("is_active", "on")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}password"), &[("password", "carol-password-2")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    sign_in(&p, "carol", "carol-password-2").await;
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}delegation"), &[("application", &app)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM application_admins").await, 1);
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}deactivate"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM users WHERE username = 'carol' AND NOT is_active").await, 1);
+    let (_, html) = page(&browser, &p, "/console/audit/?user=carol").await;
+    assert!(html.contains("data-action=\"user.update\"") && html.contains("data-action=\"user.delegate\""), "{html}");
+    let (_, html) = page(&browser, &p, &format!("/console/audit/?actor=admin&application={app}")).await;
+    assert!(html.contains("id=\"audit-list\"") && html.contains("data-audit-id="));
+    assert!(!html.contains("data-action=\"user.create\""), "filtered by application");
+
+    // A new secret replaces the old one, shown once as well.
     let response = submit(&browser, &p, &settings, &format!("/console/applications/{app}/secret"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&browser, &p, &location(&response)).await;
@@ -221,7 +268,7 @@ async fn console_administrator_creates_application_user_group_and_membership() {
         submit(&browser, &p, &format!("/console/applications/{app}/delete"), &format!("/console/applications/{app}/delete"), &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM applications").await, 0);
-    assert!(p.db.scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'user:admin'").await >= 8);
+    assert!(p.db.scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'user:admin'").await >= 14);
 }
 
 /// Row counts of everything the console writes, to prove a refused form wrote nothing.
