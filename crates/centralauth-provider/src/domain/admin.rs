@@ -324,11 +324,22 @@ pub async fn save_group(
     permissions: &[PermissionId],
     actor: &Actor,
 ) -> Result<Group> {
+    save_group_with_members(store, app, group, name, permissions, None, actor).await
+}
+
+/// As `save_group`, and when `members` is given also makes exactly them the group's members, in
+/// the same transaction with one audit entry.
+pub async fn save_group_with_members(
+    store: &dyn Store,
+    app: &Application,
+    group: Option<GroupId>,
+    name: &str,
+    permissions: &[PermissionId],
+    members: Option<&[super::user::UserId]>,
+    actor: &Actor,
+) -> Result<Group> {
     let name = parse_group_name(name)?;
-    Ok(match group {
-        Some(id) => store.update_group(app.id, id, &name, permissions, actor).await?,
-        None => store.insert_group(app.id, &name, permissions, actor).await?,
-    })
+    Ok(store.save_group_with_members(app.id, group, &name, permissions, members, actor).await?)
 }
 
 /// An application's editable settings as a form or the API sends them; `None` keeps.

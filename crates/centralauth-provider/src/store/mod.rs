@@ -131,6 +131,17 @@ pub trait GroupStore {
     async fn group_members(&self, app: ApplicationId, group: GroupId) -> StoreResult<Vec<User>>;
     /// Makes exactly `members` (users with a membership in `app`) the group's members.
     async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()>;
+    /// Creates (`group` none) or changes a group and, when `members` is given, makes exactly them
+    /// its members: one transaction, one audit entry.
+    async fn save_group_with_members(
+        &self,
+        app: ApplicationId,
+        group: Option<GroupId>,
+        name: &str,
+        permissions: &[PermissionId],
+        members: Option<&[UserId]>,
+        actor: &Actor,
+    ) -> StoreResult<Group>;
 }
 
 #[async_trait]

@@ -127,8 +127,7 @@ pub async fn update(Path((id, group)): Path<(String, String)>, ConsolePost(c, fo
     save(c, form, app, Some(group)).await
 }
 
-/// Creates or changes a group. Members are checked before anything is written, so that a
-/// refused member leaves the group as it was.
+/// Creates or changes a group with its members, in one transaction.
 async fn save(c: Console, form: super::form::Form, app: Application, group: Option<Group>) -> Outcome {
     let name = form.text(&c, "name")?;
     let perms: BTreeSet<i64> = form.ids(&c, "permission")?.into_iter().collect();
@@ -154,12 +153,11 @@ async fn save(c: Console, form: super::form::Form, app: Application, group: Opti
     }
     if !errors.any() {
         let ids: Vec<PermissionId> = perms.iter().copied().map(PermissionId).collect();
-        match admin::save_group(c.store(), &app, group.as_ref().map(|g| g.id), &name, &ids, &c.admin.actor()).await {
+        let users: Vec<UserId> = members.iter().copied().map(UserId).collect();
+        // Settings and members in one transaction and one audit entry.
+        let new_members = (members != current_members).then_some(users.as_slice());
+        match admin::save_group_with_members(c.store(), &app, group.as_ref().map(|g| g.id), &name, &ids, new_members, &c.admin.actor()).await {
             Ok(saved) => {
-                if members != current_members {
-                    let users: Vec<UserId> = members.iter().copied().map(UserId).collect();
-                    c.store().set_group_members(app.id, saved.id, &users, &c.admin.actor()).await.or_fail(&c)?;
-                }
                 let notice = if group.is_some() { "saved" } else { "created" };
                 return c.redirect(&format!("/console/applications/{}/groups/{}/?notice={notice}", app.id.0, saved.id.0));
             }

@@ -143,27 +143,7 @@ impl PermissionStore for SqlStore {
 #[async_trait]
 impl GroupStore for SqlStore {
     async fn insert_group(&self, app: ApplicationId, name: &str, permissions: &[PermissionId], actor: &Actor) -> StoreResult<Group> {
-        let mut tx = self.write().await?;
-        let perm_ids = distinct(permissions.iter().map(|p| p.0));
-        if count_owned(&mut tx, "permissions", app.0, &perm_ids).await? != perm_ids.len() {
-            return Err(StoreError::Invalid("a permission of another application".into()));
-        }
-        let (id,): (i64,) = sqlx::query_as("INSERT INTO permission_groups (application_id, name) VALUES ($1, $2) RETURNING id")
-            .bind(app.0)
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| conflict_or_other(e, "group name"))?;
-        insert_links(&mut tx, "group_permissions", "group_id, permission_id", id, &perm_ids).await?;
-        let group = Group {
-            id: GroupId(id),
-            application_id: app,
-            name: name.to_string(),
-            permissions: perm_ids.into_iter().map(PermissionId).collect(),
-        };
-        write_audit(&mut tx, &AuditEntry::new(actor, "group.create", name).application(app.0).after(&group)).await?;
-        tx.commit().await?;
-        Ok(group)
+        self.save_group_with_members(app, None, name, permissions, None, actor).await
     }
 
     async fn list_groups(&self, app: ApplicationId) -> StoreResult<Vec<Group>> {
@@ -190,25 +170,66 @@ impl GroupStore for SqlStore {
     }
 
     async fn update_group(&self, app: ApplicationId, group: GroupId, name: &str, permissions: &[PermissionId], actor: &Actor) -> StoreResult<Group> {
+        self.save_group_with_members(app, Some(group), name, permissions, None, actor).await
+    }
+
+    async fn save_group_with_members(
+        &self,
+        app: ApplicationId,
+        group: Option<GroupId>,
+        name: &str,
+        permissions: &[PermissionId],
+        members: Option<&[UserId]>,
+        actor: &Actor,
+    ) -> StoreResult<Group> {
         let mut tx = self.write().await?;
-        let before = load_group(&mut tx, app, group).await?;
+        let before = match group {
+            Some(id) => Some(load_group(&mut tx, app, id).await?),
+            None => None,
+        };
         let perm_ids = distinct(permissions.iter().map(|p| p.0));
         if count_owned(&mut tx, "permissions", app.0, &perm_ids).await? != perm_ids.len() {
             return Err(StoreError::Invalid("a permission of another application".into()));
         }
-        sqlx::query("UPDATE permission_groups SET name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(group.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict_or_other(e, "group name"))?;
-        sqlx::query("DELETE FROM group_permissions WHERE group_id = $1").bind(group.0).execute(&mut *tx).await?;
-        insert_links(&mut tx, "group_permissions", "group_id, permission_id", group.0, &perm_ids).await?;
-        let after = Group { id: group, application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
-        if before.permissions != after.permissions {
-            tell_group_members(&mut tx, app, group).await?;
+        let id = match group {
+            Some(id) => {
+                sqlx::query("UPDATE permission_groups SET name = $1 WHERE id = $2")
+                    .bind(name)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_or_other(e, "group name"))?;
+                sqlx::query("DELETE FROM group_permissions WHERE group_id = $1").bind(id.0).execute(&mut *tx).await?;
+                id
+            }
+            None => {
+                let (id,): (i64,) = sqlx::query_as("INSERT INTO permission_groups (application_id, name) VALUES ($1, $2) RETURNING id")
+                    .bind(app.0)
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_or_other(e, "group name"))?;
+                GroupId(id)
+            }
+        };
+        insert_links(&mut tx, "group_permissions", "group_id, permission_id", id.0, &perm_ids).await?;
+        let after = Group { id, application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
+        if before.as_ref().is_some_and(|b| b.permissions != after.permissions) {
+            tell_group_members(&mut tx, app, id).await?;
         }
-        write_audit(&mut tx, &AuditEntry::new(actor, "group.update", name).application(app.0).before(&before).after(&after)).await?;
+        let (members_before, members_after) = match members {
+            Some(members) => {
+                let (was, now) = replace_members(&mut tx, app, id, members).await?;
+                (Some(was), Some(now))
+            }
+            None => (None, None),
+        };
+        let action = if before.is_some() { "group.update" } else { "group.create" };
+        let mut entry = AuditEntry::new(actor, action, name).application(app.0).after(&serde_json::json!({"group": &after, "members": members_after}));
+        if let Some(before) = &before {
+            entry = entry.before(&serde_json::json!({"group": before, "members": members_before}));
+        }
+        write_audit(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -242,41 +263,8 @@ impl GroupStore for SqlStore {
     async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let found = load_group(&mut tx, app, group).await?;
-        let wanted = distinct(members.iter().map(|u| u.0));
-        // The memberships of the wanted users in this application; a user without one is refused.
-        let mut memberships: Vec<(i64, i64)> = Vec::with_capacity(wanted.len());
-        for chunk in wanted.chunks(CHUNK) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT id, user_id FROM memberships WHERE application_id = ");
-            qb.push_bind(app.0).push(" AND user_id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            qb.push(")");
-            memberships.extend(qb.build_query_as::<(i64, i64)>().fetch_all(&mut *tx).await?);
-        }
-        if memberships.len() != wanted.len() {
-            return Err(StoreError::Invalid("a user without a membership in this application".into()));
-        }
-        let current: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT m.id, m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1",
-        )
-        .bind(group.0)
-        .fetch_all(&mut *tx)
-        .await?;
-        let now = clock::now();
-        for (membership, user) in current.iter().filter(|c| !memberships.contains(c)) {
-            sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1 AND group_id = $2").bind(membership).bind(group.0).execute(&mut *tx).await?;
-            enqueue_event(&mut tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
-        }
-        for (membership, user) in memberships.iter().filter(|m| !current.contains(m)) {
-            sqlx::query("INSERT INTO membership_groups (membership_id, group_id) VALUES ($1, $2)").bind(membership).bind(group.0).execute(&mut *tx).await?;
-            enqueue_event(&mut tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
-        }
-        let entry = AuditEntry::new(actor, "group.members", &found.name)
-            .application(app.0)
-            .before(&current.iter().map(|(_, u)| u).collect::<Vec<_>>())
-            .after(&wanted);
+        let (before, after) = replace_members(&mut tx, app, group, members).await?;
+        let entry = AuditEntry::new(actor, "group.members", &found.name).application(app.0).before(&before).after(&after);
         write_audit(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(())
@@ -311,4 +299,47 @@ async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: Applic
         enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(user), None, now).await?;
     }
     Ok(())
+}
+
+/// Makes exactly `members` (users with a membership in `app`) the group's members, telling those
+/// who joined or left; returns the user ids before and after.
+async fn replace_members(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    app: ApplicationId,
+    group: GroupId,
+    members: &[UserId],
+) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+    let wanted = distinct(members.iter().map(|u| u.0));
+    // The memberships of the wanted users in this application; a user without one is refused.
+    let mut memberships: Vec<(i64, i64)> = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT id, user_id FROM memberships WHERE application_id = ");
+        qb.push_bind(app.0).push(" AND user_id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        memberships.extend(qb.build_query_as::<(i64, i64)>().fetch_all(&mut **tx).await?);
+    }
+    if memberships.len() != wanted.len() {
+        return Err(StoreError::Invalid("a user without a membership in this application".into()));
+    }
+    let current: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT m.id, m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1")
+            .bind(group.0)
+            .fetch_all(&mut **tx)
+            .await?;
+    let now = clock::now();
+    for (membership, user) in current.iter().filter(|c| !memberships.contains(c)) {
+        sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1 AND group_id = $2").bind(membership).bind(group.0).execute(&mut **tx).await?;
+        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
+    }
+    for (membership, user) in memberships.iter().filter(|m| !current.contains(m)) {
+        sqlx::query("INSERT INTO membership_groups (membership_id, group_id) VALUES ($1, $2)").bind(membership).bind(group.0).execute(&mut **tx).await?;
+        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
+    }
+    let mut before: Vec<i64> = current.into_iter().map(|(_, u)| u).collect();
+    before.sort_unstable();
+    Ok((before, wanted))
 }
