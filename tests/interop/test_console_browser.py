@@ -192,5 +192,12 @@ def test_console_provisioning_reaches_the_django_client_and_a_delegated_admin_st
         page.goto(ours.base_url + "/console/audit/")
         assert page.locator("#audit-list [data-action]").count() > 0
         shot(page, "10-audit")
+
+        # Readable on a phone: no sideways scrolling at a phone's width.
+        phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True).new_page()
+        sign_in_to_console(phone, ours, ROOT, ROOT_PASSWORD)
+        phone.goto(membership_url)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+        shot(phone, "11-membership-on-a-phone")
     finally:
         client.stop()
