@@ -103,11 +103,11 @@ impl Modify for Conventions {
                 let responses = &mut operation.responses.responses;
                 // OpenAPI requires a description of every response; a success says what it is.
                 for (status, response) in responses.iter_mut() {
-                    if let RefOr::T(response) = response {
-                        if response.description.is_empty() {
-                            let reason = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).and_then(|s| s.canonical_reason());
-                            response.description = reason.unwrap_or("Success").to_string();
-                        }
+                    if let RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        let reason = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).and_then(|s| s.canonical_reason());
+                        response.description = reason.unwrap_or("Success").to_string();
                     }
                 }
                 for (status, description) in [
