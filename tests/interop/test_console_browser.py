@@ -9,6 +9,7 @@ import os
 import re
 
 import pytest
+import requests
 
 from client import DjangoClient
 from conftest import ours_binary, print_log_if_failed
@@ -192,6 +193,21 @@ def test_console_provisioning_reaches_the_django_client_and_a_delegated_admin_st
         page.goto(ours.base_url + "/console/audit/")
         assert page.locator("#audit-list [data-action]").count() > 0
         shot(page, "10-audit")
+
+        # An API token made in the console works on the admin API, once shown, until revoked.
+        page.goto(ours.base_url + "/console/account/tokens/")
+        page.fill("#token-name", "provisioning script")
+        page.click("#token-submit")
+        page.wait_for_selector("#api-token")
+        token = page.inner_text("#api-token").strip()
+        shot(page, "12-api-token")
+        api = lambda: requests.get(ours.base_url + "/api/v1/users?search=alice", headers={"Authorization": "Bearer " + token}, timeout=10)
+        assert [u["username"] for u in api().json()["items"]] == ["alice"]
+        page.reload()
+        assert page.locator("#api-token").count() == 0 and token not in page.content()
+        page.click("#token-list button.danger")
+        page.wait_for_selector("#notice")
+        assert api().status_code == 401
 
         # Readable on a phone: no sideways scrolling at a phone's width.
         phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True).new_page()

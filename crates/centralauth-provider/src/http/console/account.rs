@@ -90,3 +90,69 @@ pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome 
     let jar = c.jar().remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
 }
+
+const TOKEN_COOKIE: &str = "centralauth_token_once";
+const TOKENS_PATH: &str = "/console/account/tokens/";
+
+#[derive(Template)]
+#[template(path = "console/tokens.html")]
+struct TokensPage<'a> {
+    c: Chrome<'a>,
+    tokens: Vec<crate::store::ApiToken>,
+    new_token: Option<String>,
+    name: String,
+    errors: FormErrors,
+}
+
+/// The administrator's own API tokens; the one just created is shown this once.
+pub async fn tokens(c: Console) -> Outcome {
+    tokens_page(&c, String::new(), FormErrors::default()).await
+}
+
+async fn tokens_page(c: &Console, name: String, errors: FormErrors) -> Outcome {
+    if !c.admin.is_administrator() {
+        return Err(c.forbidden());
+    }
+    let tokens = c.store().list_api_tokens(Some(c.admin.user_id)).await.or_fail(c)?;
+    let jar = c.jar();
+    let new_token = jar.get(TOKEN_COOKIE).map(|cookie| cookie.value().to_string()).filter(|t| t.len() == 43);
+    let page = TokensPage { c: c.chrome("account"), tokens, new_token, name, errors };
+    let status = if page.errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let response = c.render(status, &page);
+    Ok((jar.remove(Cookie::build(TOKEN_COOKIE).path(TOKENS_PATH)), response).into_response())
+}
+
+/// Creates a token and hands it to the token page in a short-lived cookie scoped to that page
+/// (Post/Redirect/Get without the token in a URL).
+pub async fn create_token(ConsolePost(c, form): ConsolePost) -> Outcome {
+    if !c.admin.is_administrator() {
+        return Err(c.forbidden());
+    }
+    let name = form.text(&c, "name")?;
+    match admin::create_api_token(c.store(), c.admin.user_id, &name, &c.admin.actor()).await {
+        Ok((_, secret)) => {
+            let Ok(mut cookie) = Cookie::parse(format!("{TOKEN_COOKIE}={}; Max-Age=300", secret.expose())) else {
+                return Err(c.fail(Error::invalid("token", "unexpected characters")));
+            };
+            cookie.set_path(TOKENS_PATH);
+            cookie.set_http_only(true);
+            cookie.set_secure(c.state.settings.secure_cookies);
+            cookie.set_same_site(axum_extra::extract::cookie::SameSite::Strict);
+            Ok((c.jar().add(cookie), Redirect::to("/console/account/tokens/?notice=created")).into_response())
+        }
+        Err(err) => {
+            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
+            tokens_page(&c, name, errors).await
+        }
+    }
+}
+
+/// Revokes one of the administrator's own tokens.
+pub async fn revoke_token(axum::extract::Path(id): axum::extract::Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
+    let id = id.parse::<i64>().map_err(|_| c.not_found())?;
+    match c.store().revoke_api_token(id, Some(c.admin.user_id), &c.admin.actor()).await {
+        Ok(()) => c.redirect("/console/account/tokens/?notice=saved"),
+        Err(crate::store::StoreError::NotFound) => Err(c.not_found()),
+        Err(e) => Err(c.fail(e)),
+    }
+}

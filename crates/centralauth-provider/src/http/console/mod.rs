@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/account/", get(account::show))
         .route("/console/account/password", post(account::change_password))
         .route("/console/account/sign-out-everywhere", post(account::sign_out_everywhere))
+        .route("/console/account/tokens/", get(account::tokens).post(account::create_token))
+        .route("/console/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/console/users/", get(users::list).post(users::create))
         .route("/console/users/new", get(users::new_form))
         .route("/console/users/{id}/", get(users::edit_form).post(users::update))
