@@ -248,7 +248,7 @@ fn names(users: &[centralauth_provider::domain::user::User]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn the_user_list_searches_name_and_address_prefixes_filters_and_pages_by_username() {
+async fn the_user_list_pages_by_username_and_searches_name_and_address_prefixes_best_match_first() {
     use centralauth_provider::domain::user::UserChanges;
     use centralauth_provider::store::UserQuery;
     let f = fixture().await;
@@ -280,7 +280,11 @@ async fn the_user_list_searches_name_and_address_prefixes_filters_and_pages_by_u
     assert_eq!(names(&second), ["carol", "dave"]);
     let third = store.list_users(&list(None, None, None, Some("dave"), 2)).await.unwrap();
     assert_eq!(names(&third), ["erin"]);
-    assert_eq!(names(&store.list_users(&list(Some("e"), None, None, Some("alice"), 10)).await.unwrap()), ["erin"], "search and cursor together");
+    // A search is one page, best match first (username, then e-mail, first, last name), without
+    // a cursor: its cost is a page whatever the number of matches.
+    assert_eq!(names(&store.list_users(&list(Some("ali"), None, None, None, 1)).await.unwrap()), ["alice"]);
+    assert_eq!(names(&store.list_users(&list(Some("ali"), None, None, None, 2)).await.unwrap()), ["alice", "carol"]);
+    assert_eq!(names(&store.list_users(&list(Some("ali"), None, None, Some("carol"), 10)).await.unwrap()), ["alice", "carol", "dave"]);
 }
 
 #[tokio::test]

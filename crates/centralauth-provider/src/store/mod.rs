@@ -38,9 +38,11 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Search, filters and keyset pagination of the user list. The search is a case-insensitive
-/// prefix of the username, the e-mail address, the first or the last name: index range scans,
-/// so that a page costs the same at a million users.
+/// Search, filters and keyset pagination of the user list. Without a search the list is in
+/// username order from `after_username_key`. A search is a case-insensitive prefix of the
+/// username, the e-mail address, the first or the last name, answered best match first (username
+/// matches, then e-mail, first name, last name) as one page of at most `limit`, without a cursor:
+/// index range scans, so that a page costs the same at a million users however many match.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     pub search: Option<String>,

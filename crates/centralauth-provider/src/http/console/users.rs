@@ -23,6 +23,8 @@ struct ListPage<'a> {
     active: String,
     admin: String,
     next: Option<String>,
+    /// A search matched more than a page.
+    more_matches: bool,
 }
 
 fn tri(value: Option<&str>) -> Option<bool> {
@@ -48,17 +50,21 @@ pub async fn list(c: Console, RawQuery(query): RawQuery) -> Outcome {
         after_username_key: Some(after).filter(|a| !a.is_empty()),
         limit: PAGE + 1,
     };
+    let searching = query.search.is_some();
     let mut users = c.store().list_users(&query).await.or_fail(&c)?;
-    let next = if users.len() as i64 > PAGE {
+    // A search answers one page, best match first (UserQuery): more matches ask for a narrower one.
+    let more_matches = searching && users.len() as i64 > PAGE;
+    let next = if users.len() as i64 > PAGE && !searching {
         users.truncate(PAGE as usize);
         let mut link = url::form_urlencoded::Serializer::new(String::new());
         link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator);
         link.append_pair("after", &username_key(&users[users.len() - 1].username));
         Some(format!("/console/users/?{}", link.finish()))
     } else {
+        users.truncate(PAGE as usize);
         None
     };
-    c.page(&ListPage { c: c.chrome("users"), users, q, active, admin: administrator, next })
+    c.page(&ListPage { c: c.chrome("users"), users, q, active, admin: administrator, next, more_matches })
 }
 
 /// The values of the user form, as entered or as stored.

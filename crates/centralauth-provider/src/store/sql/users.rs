@@ -101,31 +101,39 @@ pub(super) fn push_user_filters(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery
     push_flag_filters(qb, query, alias);
 }
 
-/// The ids of one page of the whole user list. With a search, each key's range gives at most a
-/// page in username order (an index range scan, or the username index walked until a page is
-/// found, whichever the planner judges cheaper), and the page is the first of their union: the
-/// cost is bounded by the page, not by how many users match.
+/// One page of the user list without a search: in username order from the keyset cursor, an
+/// index walk whatever the filters.
 fn push_page_ids(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, limit: i64) {
-    match search_term(query) {
-        None => {
-            qb.push("SELECT id FROM users WHERE 1 = 1");
-            push_flag_filters(qb, query, "");
-            qb.push(" ORDER BY username_key LIMIT ").push_bind(limit);
+    qb.push("SELECT id FROM users WHERE 1 = 1");
+    push_flag_filters(qb, query, "");
+    qb.push(" ORDER BY username_key LIMIT ").push_bind(limit);
+}
+
+/// The candidates of a search: for each key, the first `limit` users whose key starts with the
+/// prefix, in that key's order — one index range scan each, so that a prefix matching a
+/// hundred thousand users costs a page, not its matches.
+fn push_search_ids(qb: &mut QueryBuilder<'_, Db>, query: &UserQuery, low: &str, high: &str, limit: i64) {
+    for (i, key) in SEARCH_KEYS.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(" UNION ");
         }
-        Some((low, high)) => {
-            for (i, key) in SEARCH_KEYS.into_iter().enumerate() {
-                if i > 0 {
-                    qb.push(" UNION ");
-                }
-                qb.push(format!("SELECT id FROM (SELECT id FROM users WHERE {key} >= "))
-                    .push_bind(low.clone())
-                    .push(format!(" AND {key} < "))
-                    .push_bind(high.clone());
-                push_flag_filters(qb, query, "");
-                qb.push(" ORDER BY username_key LIMIT ").push_bind(limit).push(format!(") k{i}"));
-            }
-        }
+        qb.push(format!("SELECT id FROM (SELECT id FROM users WHERE {key} >= "))
+            .push_bind(low.to_string())
+            .push(format!(" AND {key} < "))
+            .push_bind(high.to_string());
+        push_flag_filters(qb, &UserQuery { after_username_key: None, ..query.clone() }, "");
+        qb.push(format!(" ORDER BY {key}, username_key LIMIT ")).push_bind(limit).push(format!(") k{i}"));
     }
+}
+
+/// Best match first: users whose username starts with the search, then e-mail address, first
+/// name, last name; within each, in that key's order.
+fn search_rank(user: &User, low: &str) -> (u8, String) {
+    let keys = [username_key(&user.username), user.email.to_lowercase(), user.first_name.to_lowercase(), user.last_name.to_lowercase()];
+    keys.into_iter()
+        .enumerate()
+        .find(|(_, key)| key.starts_with(low))
+        .map_or((4, String::new()), |(tier, key)| (tier as u8, format!("{key}\u{0}{}", username_key(&user.username))))
 }
 
 #[async_trait]
@@ -201,10 +209,19 @@ impl UserStore for SqlStore {
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
         let limit = query.limit.clamp(1, 1000);
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(select_user!("WHERE id IN ("));
-        push_page_ids(&mut qb, query, limit);
-        qb.push(") ORDER BY username_key LIMIT ").push_bind(limit);
+        let Some((low, high)) = search_term(query) else {
+            push_page_ids(&mut qb, query, limit);
+            qb.push(") ORDER BY username_key LIMIT ").push_bind(limit);
+            let rows: Vec<UserRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+            return Ok(rows.into_iter().map(User::from).collect());
+        };
+        push_search_ids(&mut qb, query, &low, &high, limit);
+        qb.push(")");
         let rows: Vec<UserRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(User::from).collect())
+        let mut users: Vec<User> = rows.into_iter().map(User::from).collect();
+        users.sort_by_cached_key(|u| search_rank(u, &low));
+        users.truncate(limit as usize);
+        Ok(users)
     }
 
     async fn update_user(&self, id: UserId, changes: &UserChanges, actor: &Actor) -> StoreResult<User> {

@@ -48,8 +48,11 @@ impl From<User> for UserOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     pub items: Vec<UserOut>,
-    /// Pass as `after` for the next page; absent on the last one.
+    /// Pass as `after` for the next page; absent on the last one, and for a search.
     pub next: Option<String>,
+    /// A search matched more than `limit` users; these are the best matches (username, then
+    /// e-mail, first name, last name prefix). Narrow the search to see others.
+    pub more_matches: bool,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -136,7 +139,7 @@ pub struct Delegation {
     pub client_ids: Vec<String>,
 }
 
-/// List users, searched and filtered, in pages by username.
+/// List users in pages by username, filtered; or search them, best match first, one page.
 #[utoipa::path(get, path = "/users", tag = "users", params(UserListQuery), responses((status = 200, body = UserPage)))]
 #[tracing::instrument(skip_all)]
 pub async fn list(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiQuery(q): ApiQuery<UserListQuery>) -> Result<Json<UserPage>, ApiError> {
@@ -149,14 +152,13 @@ pub async fn list(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiQ
         after_username_key: q.after.as_deref().map(username_key),
         limit: limit + 1,
     };
+    let searching = query.search.as_deref().is_some_and(|s| !s.trim().is_empty());
     let mut users = state.store.list_users(&query).await.map_err(Error::from)?;
-    let next = if users.len() as i64 > limit {
-        users.truncate(limit as usize);
-        users.last().map(|u| username_key(&u.username))
-    } else {
-        None
-    };
-    Ok(Json(UserPage { items: users.into_iter().map(UserOut::from).collect(), next }))
+    let more = users.len() as i64 > limit;
+    users.truncate(limit as usize);
+    // A search answers one page, best match first; its `more_matches` asks for a narrower one.
+    let next = if more && !searching { users.last().map(|u| username_key(&u.username)) } else { None };
+    Ok(Json(UserPage { items: users.into_iter().map(UserOut::from).collect(), next, more_matches: more && searching }))
 }
 
 /// Create a user. Without a password one is generated and returned, this once.
