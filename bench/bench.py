@@ -471,9 +471,10 @@ def scale_seed(db, users=1_000_000, apps=1000, perms_per_app=100, memberships=10
     and 3 direct permissions. Copies the bench application's and user's settings and hash."""
     s = db.series
     sql = """
-{users_s} INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, date_joined)
+{users_s} INSERT INTO users (username, username_key, email, email_key, first_name, last_name, first_name_key, last_name_key,
+                            password_hash, is_active, is_admin, date_joined)
   SELECT 'scale' || s.i, 'scale' || s.i, 'scale' || s.i || '@example.org', 'scale' || s.i || '@example.org', 'Scale', 'User ' || s.i,
-         b.password_hash, TRUE, FALSE, b.date_joined
+         'scale', 'user ' || s.i, b.password_hash, TRUE, FALSE, b.date_joined
   FROM s, users b WHERE b.username_key = '{user}';
 {apps_s} INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce,
                                    access_token_lifetime, refresh_token_lifetime, created_at)
