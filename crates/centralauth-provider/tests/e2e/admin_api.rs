@@ -48,11 +48,11 @@ impl<'a> Api<'a> {
 
     /// A change that must be refused with `expected` and leave the database as it was.
     async fn refused(&self, method: Method, path: &str, body: Option<Value>, expected: StatusCode) -> Value {
-        let before = snapshot(self.p).await;
+        let before = self.p.snapshot().await;
         let (status, answer) = self.call(method.clone(), path, body).await;
         assert_eq!(status, expected, "{method} {path}: {answer}");
         assert!(answer["error"].is_string() && answer["error_description"].is_string(), "{method} {path}: JSON error {answer}");
-        assert_eq!(snapshot(self.p).await, before, "{method} {path} changed nothing");
+        assert_eq!(self.p.snapshot().await, before, "{method} {path} changed nothing");
         answer
     }
 }
@@ -61,27 +61,6 @@ async fn audit_count(p: &TestProvider) -> i64 {
     p.db.scalar("SELECT COUNT(*) FROM audit_events").await
 }
 
-/// Row counts of everything the admin API can change.
-async fn snapshot(p: &TestProvider) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for table in [
-        "users",
-        "applications",
-        "permissions",
-        "permission_groups",
-        "group_permissions",
-        "memberships",
-        "membership_groups",
-        "membership_permissions",
-        "application_admins",
-        "api_tokens",
-        "audit_events",
-    ] {
-        counts.push(p.db.scalar(&format!("SELECT COUNT(*) FROM {table}")).await);
-    }
-    counts.push(p.db.scalar("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL").await);
-    counts
-}
 
 fn id_of(list: &Value, key: &str, value: &str) -> i64 {
     list.as_array().unwrap().iter().find(|item| item[key] == value).unwrap_or_else(|| panic!("no {key} {value} in {list}"))["id"].as_i64().unwrap()
@@ -257,13 +236,13 @@ async fn bad_input_over_the_api_gets_a_json_error_naming_the_field_and_changes_n
         ("application/json", format!("{{\"username\": \"{}\"}}", "a".repeat(2 * 1024 * 1024)).into_bytes(), StatusCode::PAYLOAD_TOO_LARGE),
     ];
     for (content_type, body, expected) in raw {
-        let before = snapshot(&p).await;
+        let before = p.snapshot().await;
         let response =
             http().post(p.url("/api/v1/users")).bearer_auth(&api.token).header(CONTENT_TYPE, content_type).body(body).send().await.unwrap();
         assert_eq!(response.status(), expected, "{content_type}");
         let answer: Value = response.json().await.expect("a JSON error");
         assert!(answer["error"].is_string(), "{answer}");
-        assert_eq!(snapshot(&p).await, before);
+        assert_eq!(p.snapshot().await, before);
     }
     let (status, answer) = api.get("/users?limit=many").await;
     assert_eq!((status, answer["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request")));

@@ -271,24 +271,6 @@ async fn console_administrator_creates_application_user_group_and_membership() {
     assert!(p.db.scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'user:admin'").await >= 14);
 }
 
-/// Row counts of everything the console writes, to prove a refused form wrote nothing.
-async fn snapshot(p: &TestProvider) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for table in [
-        "audit_events",
-        "users",
-        "applications",
-        "permission_groups",
-        "group_permissions",
-        "memberships",
-        "membership_groups",
-        "membership_permissions",
-        "application_admins",
-    ] {
-        counts.push(p.db.scalar(&format!("SELECT COUNT(*) FROM {table}")).await);
-    }
-    counts
-}
 
 #[tokio::test]
 async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing() {
@@ -302,7 +284,7 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
         p.db.scalar("SELECT p.id FROM permissions p JOIN applications a ON a.id = p.application_id WHERE a.client_id = 'client2'").await;
     let foreign_group = p.db.scalar("SELECT g.id FROM permission_groups g WHERE g.name = 'foreigners'").await;
     let viewers = p.db.scalar("SELECT id FROM permission_groups WHERE name = 'viewers'").await;
-    let before = snapshot(&p).await;
+    let before = p.snapshot().await;
     let long = "x".repeat(300);
     let (fp, fg) = (foreign_perm.to_string(), foreign_group.to_string());
 
@@ -463,7 +445,7 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
         let html = response.text().await.unwrap();
         assert!(html.contains(&format!("id=\"{error_id}\"")), "{what}: no {error_id} in {html}");
         assert!(html.contains("id=\"form-error\""), "{what}: no summary");
-        assert_eq!(snapshot(&p).await, before, "{what} changed the database");
+        assert_eq!(p.snapshot().await, before, "{what} changed the database");
     }
 
     // Malformed submissions: a readable 400 page, never a 500.
@@ -481,7 +463,7 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
         let response = submit(&browser, &p, &form_page, &action, &fields).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
         assert!(response.text().await.unwrap().contains("role=\"alert\""), "{what}");
-        assert_eq!(snapshot(&p).await, before, "{what} changed the database");
+        assert_eq!(p.snapshot().await, before, "{what} changed the database");
     }
     for path in [
         "/console/users/abc/",
@@ -496,7 +478,7 @@ async fn console_bad_input_gets_an_error_next_to_the_field_and_changes_nothing()
 #[tokio::test]
 async fn console_forms_need_the_csrf_token_and_a_session() {
     let p = TestProvider::with_scene(&[]).await;
-    let before = snapshot(&p).await;
+    let before = p.snapshot().await;
     let browser = admin(&p).await;
     let fields = [("username", "mallory"), ("password", "mallory-password-1")];
     let missing = browser.post_form(&p.url("/console/users/"), &fields).await;
@@ -505,7 +487,7 @@ async fn console_forms_need_the_csrf_token_and_a_session() {
     let mut wrong = vec![("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")];
     wrong.extend_from_slice(&fields);
     assert_eq!(browser.post_form(&p.url("/console/users/"), &wrong).await.status(), StatusCode::FORBIDDEN);
-    let signed_in = snapshot(&p).await;
+    let signed_in = p.snapshot().await;
     assert_eq!(signed_in[1..], before[1..], "nothing but sign-in changed");
 
     // Without a session: to the sign-in page, coming back to the page asked for.
@@ -525,7 +507,7 @@ async fn console_forms_need_the_csrf_token_and_a_session() {
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let response = browser.get(&p.url("/console/users/")).await;
     assert!(location(&response).starts_with("/account/login/"), "signed out");
-    assert_eq!(snapshot(&p).await[1..], before[1..]);
+    assert_eq!(p.snapshot().await[1..], before[1..]);
 }
 
 #[tokio::test]
@@ -555,7 +537,7 @@ async fn console_delegated_administrator_manages_only_their_applications() {
     for path in ["/console/users/", &format!("/console/users/{alice}/"), "/console/audit/", "/console/applications/new"] {
         assert_eq!(page(&browser, &p, path).await.0, StatusCode::FORBIDDEN, "{path}");
     }
-    let before = snapshot(&p).await;
+    let before = p.snapshot().await;
     let own = format!("/console/applications/{client1}/members/{bob}/");
     let (status, html) = page(&browser, &p, &own).await;
     assert_eq!(status, StatusCode::OK);
@@ -575,7 +557,7 @@ async fn console_delegated_administrator_manages_only_their_applications() {
     for (action, fields, status) in refused {
         let response = submit(&browser, &p, &members, &action, &fields).await;
         assert_eq!(response.status(), status, "{action}");
-        assert_eq!(snapshot(&p).await, before, "{action} changed the database");
+        assert_eq!(p.snapshot().await, before, "{action} changed the database");
     }
     let viewers = p.db.scalar("SELECT id FROM permission_groups WHERE name = 'viewers'").await.to_string();
     let group_page = format!("/console/applications/{client1}/groups/{viewers}/");
@@ -585,7 +567,7 @@ async fn console_delegated_administrator_manages_only_their_applications() {
         submit(&browser, &p, &group_page, &group_page, &[("name", "viewers"), ("member", &alice_choice), ("member", &bob.to_string())])
             .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "no joining a group oneself");
-    assert_eq!(snapshot(&p).await, before);
+    assert_eq!(p.snapshot().await, before);
 
     // What is theirs to manage: other members of their application.
     let alice_page = format!("/console/applications/{client1}/members/{alice}/");

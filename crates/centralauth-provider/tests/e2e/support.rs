@@ -362,6 +362,29 @@ impl TestDatabase {
 }
 
 impl TestProvider {
+    /// Row counts of every table an administrator changes, to prove that refused input wrote
+    /// nothing (the console's and the admin API's bad-input tests).
+    pub async fn snapshot(&self) -> Vec<i64> {
+        let mut counts = Vec::new();
+        for table in [
+            "users",
+            "applications",
+            "permissions",
+            "permission_groups",
+            "group_permissions",
+            "memberships",
+            "membership_groups",
+            "membership_permissions",
+            "application_admins",
+            "api_tokens",
+            "audit_events",
+            "event_deliveries",
+        ] {
+            counts.push(self.db.scalar(&format!("SELECT COUNT(*) FROM {table}")).await);
+        }
+        counts
+    }
+
     /// The server's resident memory in KiB, from /proc; `None` where there is no /proc.
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
