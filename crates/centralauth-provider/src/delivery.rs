@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use crate::domain::clock::{self, UnixTime};
 use crate::domain::keyring::KeyRing;
 use crate::domain::oidc::{EventClaims, EventFacts, EventKind};
-use crate::domain::signing::Algorithm;
+use crate::domain::signing::{Algorithm, SigningKey};
 use crate::store::{PendingEvent, Store};
 
 /// How often the outbox is read: a change reaches its applications within this and one request.
@@ -61,13 +61,26 @@ impl Delivery {
     async fn deliver_due(&self) -> crate::domain::Result<()> {
         let now = clock::now();
         let due = self.store.claim_due_events(now, now + LEASE_SECONDS, BATCH).await?;
-        join_all(due.into_iter().map(|event| self.deliver(event))).await;
+        // One key look-up per algorithm and round, not per delivery.
+        let mut keys: Vec<(Algorithm, Result<SigningKey, String>)> = Vec::new();
+        for event in &due {
+            let algorithm = Algorithm::parse(&event.signing_alg).unwrap_or_default();
+            if !keys.iter().any(|(a, _)| *a == algorithm) {
+                keys.push((algorithm, self.keys.signing_key(self.store.as_ref(), algorithm).await.map_err(|e| e.to_string())));
+            }
+        }
+        join_all(due.into_iter().map(|event| {
+            let algorithm = Algorithm::parse(&event.signing_alg).unwrap_or_default();
+            let key = keys.iter().find(|(a, _)| *a == algorithm).map(|(_, k)| k.clone()).unwrap_or_else(|| Err("no key".into()));
+            self.deliver(event, key)
+        }))
+        .await;
         Ok(())
     }
 
-    async fn deliver(&self, event: PendingEvent) {
+    async fn deliver(&self, event: PendingEvent, key: Result<SigningKey, String>) {
         let now = clock::now();
-        let outcome = match self.send(&event, now).await {
+        let outcome = match self.send(&event, key, now).await {
             Ok(()) => {
                 tracing::info!(client_id = %event.client_id, kind = event.kind.as_str(), attempts = event.attempts + 1, "back-channel event delivered");
                 self.store.finish_event(event.id).await
@@ -91,9 +104,8 @@ impl Delivery {
         }
     }
 
-    async fn send(&self, event: &PendingEvent, now: UnixTime) -> Result<(), Failure> {
-        let algorithm = Algorithm::parse(&event.signing_alg).unwrap_or_default();
-        let key = self.keys.signing_key(self.store.as_ref(), algorithm).await.map_err(|e| Failure::Transient(e.to_string()))?;
+    async fn send(&self, event: &PendingEvent, key: Result<SigningKey, String>, now: UnixTime) -> Result<(), Failure> {
+        let key = key.map_err(Failure::Transient)?;
         let facts = EventFacts { kind: event.kind, sub: &event.subject, sid: event.sid.as_deref(), jti: &event.jti, at: event.created_at };
         let claims = EventClaims::new(facts, &self.issuer, &event.client_id, now);
         let token = key.sign(EventClaims::typ(event.kind), &claims).map_err(|e| Failure::Transient(e.to_string()))?;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::cookie::Cookie;
 
 use super::form::FormErrors;
+use super::once::ShownOnce;
 use super::{Chrome, Console, ConsolePost, OrFail, Outcome};
 use axum::http::StatusCode;
 
@@ -91,8 +92,9 @@ pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome 
     Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
 }
 
-const TOKEN_COOKIE: &str = "centralauth_token_once";
-const TOKENS_PATH: &str = "/console/account/tokens/";
+fn token_shown_once() -> ShownOnce {
+    ShownOnce { cookie: "centralauth_token_once", page: "/console/account/tokens/".to_string() }
+}
 
 #[derive(Template)]
 #[template(path = "console/tokens.html")]
@@ -114,32 +116,21 @@ async fn tokens_page(c: &Console, name: String, errors: FormErrors) -> Outcome {
         return Err(c.forbidden());
     }
     let tokens = c.store().list_api_tokens(Some(c.admin.user_id)).await.or_fail(c)?;
-    let jar = c.jar();
-    let new_token = jar.get(TOKEN_COOKIE).map(|cookie| cookie.value().to_string()).filter(|t| t.len() == 43);
+    let (jar, new_token) = token_shown_once().take(c.jar());
     let page = TokensPage { c: c.chrome("account"), tokens, new_token, name, errors };
     let status = if page.errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let response = c.render(status, &page);
-    Ok((jar.remove(Cookie::build(TOKEN_COOKIE).path(TOKENS_PATH)), response).into_response())
+    Ok((jar, response).into_response())
 }
 
-/// Creates a token and hands it to the token page in a short-lived cookie scoped to that page
-/// (Post/Redirect/Get without the token in a URL).
+/// Creates a token and hands it to the token page, which shows it once.
 pub async fn create_token(ConsolePost(c, form): ConsolePost) -> Outcome {
     if !c.admin.is_administrator() {
         return Err(c.forbidden());
     }
     let name = form.text(&c, "name")?;
     match admin::create_api_token(c.store(), c.admin.user_id, &name, &c.admin.actor()).await {
-        Ok((_, secret)) => {
-            let Ok(mut cookie) = Cookie::parse(format!("{TOKEN_COOKIE}={}; Max-Age=300", secret.expose())) else {
-                return Err(c.fail(Error::invalid("token", "unexpected characters")));
-            };
-            cookie.set_path(TOKENS_PATH);
-            cookie.set_http_only(true);
-            cookie.set_secure(c.state.settings.secure_cookies);
-            cookie.set_same_site(axum_extra::extract::cookie::SameSite::Strict);
-            Ok((c.jar().add(cookie), Redirect::to("/console/account/tokens/?notice=created")).into_response())
-        }
+        Ok((_, secret)) => token_shown_once().hand_over(&c, &secret, "created"),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
             tokens_page(&c, name, errors).await

@@ -5,9 +5,9 @@
 use askama::Template;
 use axum::extract::Path;
 use axum::response::IntoResponse;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use super::form::{FormErrors, lines};
+use super::once::ShownOnce;
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
 use crate::domain::Error;
 use crate::domain::admin::{self, ApplicationInput, ApplicationUpdate, OidcChanges};
@@ -19,7 +19,6 @@ use crate::store::{ApplicationUsage, PermissionUsage};
 
 /// Carries a new client secret from the POST that made it to the one page that shows it
 /// (Post/Redirect/Get without server-side state); the page removes it.
-const SECRET_COOKIE: &str = "centralauth_secret_once";
 
 #[derive(Template)]
 #[template(path = "console/applications/list.html")]
@@ -196,22 +195,13 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
     }
 }
 
-fn secret_path(app: &Application) -> String {
-    format!("/console/applications/{}/secret", app.id.0)
+fn shown_once(app: &Application) -> ShownOnce {
+    ShownOnce { cookie: "centralauth_secret_once", page: format!("/console/applications/{}/secret", app.id.0) }
 }
 
-/// Hands the secret to the secret page in a short-lived cookie scoped to that page.
+/// Hands the secret to the secret page, which shows it once.
 fn show_secret_next(c: &Console, app: &Application, secret: &Secret, notice: &str) -> Outcome {
-    // Parsed rather than built: the cookie crate takes a lifetime only as its own `time` type.
-    let Ok(mut cookie) = Cookie::parse(format!("{SECRET_COOKIE}={}; Max-Age=300", secret.expose())) else {
-        return Err(c.fail(crate::domain::Error::invalid("client_secret", "unexpected characters")));
-    };
-    cookie.set_path(secret_path(app));
-    cookie.set_http_only(true);
-    cookie.set_secure(c.state.settings.secure_cookies);
-    cookie.set_same_site(SameSite::Strict);
-    let to = format!("{}?notice={notice}", secret_path(app));
-    Ok((c.jar().add(cookie), axum::response::Redirect::to(&to)).into_response())
+    shown_once(app).hand_over(c, secret, notice)
 }
 
 #[derive(Template)]
@@ -225,12 +215,10 @@ struct SecretPage<'a> {
 /// Shows the secret the previous POST made, once: the cookie that carried it is removed.
 pub async fn secret(c: Console, Path(id): Path<String>) -> Outcome {
     let app = full_application(&c, &id).await?;
-    let jar = c.jar();
-    let secret = jar.get(SECRET_COOKIE).map(|cookie| cookie.value().to_string()).filter(|s| s.len() == 43);
+    let (jar, secret) = shown_once(&app).take(c.jar());
     let page = SecretPage { c: c.chrome("applications"), app, secret };
-    let removal = Cookie::build(SECRET_COOKIE).path(secret_path(&page.app)).build();
     let response = c.render(axum::http::StatusCode::OK, &page);
-    Ok((jar.remove(removal), response).into_response())
+    Ok((jar, response).into_response())
 }
 
 pub async fn rotate_secret(Path(id): Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {

@@ -8,6 +8,7 @@ mod audit;
 mod form;
 mod groups;
 mod members;
+mod once;
 pub mod texts;
 mod users;
 

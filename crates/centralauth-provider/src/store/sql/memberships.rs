@@ -13,8 +13,10 @@ use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
 use crate::store::errors::conflict_or_other;
 use super::Db;
+use super::applications::{ApplicationRow, select_application};
+use crate::domain::application::Application;
 use super::users::push_user_filters;
-use crate::store::{ApplicationStore, MemberSummary, MembershipStore, MembershipView, StoreError, StoreResult, UserMembership, UserQuery};
+use crate::store::{MemberSummary, MembershipStore, MembershipView, StoreError, StoreResult, UserMembership, UserQuery};
 use sqlx::QueryBuilder;
 
 #[derive(sqlx::FromRow)]
@@ -245,9 +247,18 @@ impl MembershipStore for SqlStore {
         .bind(user.0)
         .fetch_all(&self.pool)
         .await?;
+        // The applications in one statement, not one look-up per membership.
+        let apps: Vec<ApplicationRow> = sqlx::query_as(select_application!(
+            "WHERE id IN (SELECT application_id FROM memberships WHERE user_id = $1)"
+        ))
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut apps: Vec<Application> = apps.into_iter().map(Application::from).collect();
         let mut memberships = Vec::with_capacity(rows.len());
         for (app, is_superuser, is_staff, is_active) in rows {
-            if let Some(application) = self.find_application_by_id(ApplicationId(app)).await? {
+            if let Some(i) = apps.iter().position(|a| a.id.0 == app) {
+                let application = apps.swap_remove(i);
                 memberships.push(UserMembership { application, flags: MembershipFlags { is_superuser, is_staff, is_active } });
             }
         }
