@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL (see `sql/`), chosen once from the database URL by [`connect`].
 
 mod errors;
+mod point;
 mod postgres;
 mod sqlite;
 

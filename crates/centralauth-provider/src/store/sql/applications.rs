@@ -12,23 +12,25 @@ use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::signing::Algorithm;
 use crate::domain::secret::SecretDigest;
 use crate::store::errors::conflict_or_other;
+use crate::store::point::{Arg, point_row};
 use crate::store::{ApplicationStore, ApplicationUsage, StoreError, StoreResult};
 
-#[derive(sqlx::FromRow)]
-pub(super) struct ApplicationRow {
-    id: i64,
-    name: String,
-    client_id: String,
-    client_secret_digest: Vec<u8>,
-    redirect_uris: String,
-    redirect_uri_match: String,
-    pkce: String,
-    access_token_lifetime: i64,
-    refresh_token_lifetime: i64,
-    post_logout_redirect_uris: String,
-    backchannel_logout_uri: String,
-    id_token_signing_alg: String,
-    created_at: i64,
+point_row! {
+    pub(super) struct ApplicationRow {
+        id: i64,
+        name: String,
+        client_id: String,
+        client_secret_digest: Vec<u8>,
+        redirect_uris: String,
+        redirect_uri_match: String,
+        pkce: String,
+        access_token_lifetime: i64,
+        refresh_token_lifetime: i64,
+        post_logout_redirect_uris: String,
+        backchannel_logout_uri: String,
+        id_token_signing_alg: String,
+        created_at: i64,
+    }
 }
 
 impl From<ApplicationRow> for Application {
@@ -109,8 +111,7 @@ impl ApplicationStore for SqlStore {
     }
 
     async fn find_application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>> {
-        let row: Option<ApplicationRow> =
-            sqlx::query_as(select_application!("WHERE client_id = $1")).bind(client_id).fetch_optional(&self.pool).await?;
+        let row: Option<ApplicationRow> = self.point.fetch_optional(select_application!("WHERE client_id = $1"), &[Arg::Text(client_id)]).await?;
         Ok(row.map(Application::from))
     }
 

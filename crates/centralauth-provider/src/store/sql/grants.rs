@@ -3,49 +3,63 @@
 //! first wins, on one instance or many (DESIGN §5).
 
 use async_trait::async_trait;
-use sqlx::Transaction;
 
-use super::{Db, SqlStore};
+use super::{PointTx, SqlStore};
 use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
+use crate::store::point::{Arg, point_row};
 use crate::store::{
     ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome, StoreResult,
     TokenKind,
 };
 
-#[derive(sqlx::FromRow)]
-struct ConsumedCode {
-    user_id: i64,
-    redirect_uri: String,
-    scope: String,
-    code_challenge: Option<String>,
-    expires_at: i64,
-    auth_time: i64,
-    nonce: Option<String>,
-    sid: Option<String>,
+point_row! {
+    struct ConsumedCode {
+        user_id: i64,
+        redirect_uri: String,
+        scope: String,
+        code_challenge: Option<String>,
+        expires_at: i64,
+        auth_time: i64,
+        nonce: Option<String>,
+        sid: Option<String>,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct RefreshRow {
-    family_id: i64,
-    scope: String,
-    rotated_at: Option<i64>,
-    revoked_at: Option<i64>,
-    expires_at: i64,
-    family_revoked_at: Option<i64>,
+point_row! {
+    struct RefreshRow {
+        family_id: i64,
+        scope: String,
+        rotated_at: Option<i64>,
+        revoked_at: Option<i64>,
+        expires_at: i64,
+        family_revoked_at: Option<i64>,
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct ActiveRow {
-    application_id: i64,
-    client_id: String,
-    user_id: i64,
-    username: String,
-    scope: String,
-    expires_at: i64,
+point_row! {
+    struct ActiveRow {
+        application_id: i64,
+        client_id: String,
+        user_id: i64,
+        username: String,
+        scope: String,
+        expires_at: i64,
+    }
+}
+
+point_row! {
+    /// Who a family's tokens are for, and whether they may still have access.
+    struct AccessRow {
+        user_id: i64,
+        user_active: bool,
+        membership_active: Option<bool>,
+        auth_time: i64,
+        sid: Option<String>,
+    }
 }
 
 impl ActiveRow {
@@ -62,50 +76,52 @@ impl ActiveRow {
     }
 }
 
-async fn insert_pair(
-    tx: &mut Transaction<'static, Db>,
-    family_id: i64,
-    scope: &str,
-    now: UnixTime,
-    tokens: &NewTokenPair,
-) -> StoreResult<()> {
-    sqlx::query("INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&tokens.access.0)
-        .bind(family_id)
-        .bind(scope)
-        .bind(now)
-        .bind(tokens.access_expires_at)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+async fn insert_pair(tx: &mut PointTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &[Arg::Bytes(&tokens.access.0), Arg::Int(family_id), Arg::Text(scope), Arg::Int(now), Arg::Int(tokens.access_expires_at)],
     )
-    .bind(&tokens.refresh.0)
-    .bind(family_id)
-    .bind(&tokens.access.0)
-    .bind(scope)
-    .bind(now)
-    .bind(tokens.refresh_expires_at)
-    .execute(&mut **tx)
+    .await?;
+    tx.execute(
+        "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            Arg::Bytes(&tokens.refresh.0),
+            Arg::Int(family_id),
+            Arg::Bytes(&tokens.access.0),
+            Arg::Text(scope),
+            Arg::Int(now),
+            Arg::Int(tokens.refresh_expires_at),
+        ],
+    )
     .await?;
     // The family lives as long as its newest refresh token; the purge goes by this.
-    sqlx::query("UPDATE token_families SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
-        .bind(tokens.refresh_expires_at)
-        .bind(family_id)
-        .execute(&mut **tx)
-        .await?;
+    tx.execute(
+        "UPDATE token_families SET expires_at = $1 WHERE id = $2 AND expires_at < $1",
+        &[Arg::Int(tokens.refresh_expires_at), Arg::Int(family_id)],
+    )
+    .await?;
     Ok(())
 }
 
 /// One statement revokes every token of the family, however many there are: tokens are only
 /// valid while their family is (every look-up joins it).
-async fn revoke_family(tx: &mut Transaction<'static, Db>, family_id: i64, now: UnixTime) -> StoreResult<()> {
-    sqlx::query("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(family_id)
-        .execute(&mut **tx)
-        .await?;
+async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> StoreResult<()> {
+    tx.execute("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", &[Arg::Int(now), Arg::Int(family_id)]).await?;
     Ok(())
+}
+
+/// The active token of `table` (`access_tokens` or `refresh_tokens`) with this digest.
+macro_rules! active_token_sql {
+    ($table:literal, $condition:literal) => {
+        concat!(
+            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at FROM ",
+            $table,
+            " t JOIN token_families f ON f.id = t.family_id \
+             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
+             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+            $condition
+        )
+    };
 }
 
 #[async_trait]
@@ -138,24 +154,22 @@ impl GrantStore for SqlStore {
         check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<CodeExchange> {
-        let mut tx = self.write().await?;
-        let consumed: Option<ConsumedCode> = sqlx::query_as(
-            "UPDATE authorization_codes SET consumed_at = $1 \
-             WHERE code_digest = $2 AND application_id = $3 AND consumed_at IS NULL \
-             RETURNING user_id, redirect_uri, scope, code_challenge, expires_at, auth_time, nonce, sid",
-        )
-        .bind(now)
-        .bind(&code.0)
-        .bind(app.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.point.begin(&self.writer).await?;
+        let consumed: Option<ConsumedCode> = tx
+            .fetch_optional(
+                "UPDATE authorization_codes SET consumed_at = $1 \
+                 WHERE code_digest = $2 AND application_id = $3 AND consumed_at IS NULL \
+                 RETURNING user_id, redirect_uri, scope, code_challenge, expires_at, auth_time, nonce, sid",
+                &[Arg::Int(now), Arg::Bytes(&code.0), Arg::Int(app.0)],
+            )
+            .await?;
         let Some(row) = consumed else {
-            let earlier: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT family_id FROM authorization_codes WHERE code_digest = $1 AND application_id = $2")
-                    .bind(&code.0)
-                    .bind(app.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let earlier: Option<(Option<i64>,)> = tx
+                .fetch_optional(
+                    "SELECT family_id FROM authorization_codes WHERE code_digest = $1 AND application_id = $2",
+                    &[Arg::Bytes(&code.0), Arg::Int(app.0)],
+                )
+                .await?;
             return Ok(match earlier {
                 None => CodeExchange::Unknown,
                 Some((family,)) => {
@@ -182,19 +196,15 @@ impl GrantStore for SqlStore {
             return Ok(CodeExchange::Rejected(rejection));
         }
         let scope = grant.scope.to_string();
-        let (family_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO token_families (application_id, user_id, scope, auth_time, sid, created_at, expires_at) \
-             SELECT application_id, user_id, scope, auth_time, sid, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
-        )
-        .bind(now)
-        .bind(tokens.refresh_expires_at)
-        .bind(&code.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2")
-            .bind(family_id)
-            .bind(&code.0)
-            .execute(&mut *tx)
+        let (family_id,): (i64,) = tx
+            .fetch_optional(
+                "INSERT INTO token_families (application_id, user_id, scope, auth_time, sid, created_at, expires_at) \
+                 SELECT application_id, user_id, scope, auth_time, sid, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
+                &[Arg::Int(now), Arg::Int(tokens.refresh_expires_at), Arg::Bytes(&code.0)],
+            )
+            .await?
+            .ok_or(crate::store::StoreError::NotFound)?;
+        tx.execute("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2", &[Arg::Int(family_id), Arg::Bytes(&code.0)])
             .await?;
         insert_pair(&mut tx, family_id, &scope, now, tokens).await?;
         tx.commit().await?;
@@ -210,39 +220,36 @@ impl GrantStore for SqlStore {
         requested_scope: Option<&Scope>,
         tokens: &NewTokenPair,
     ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.write().await?;
-        let rotated: Option<(i64, String, Vec<u8>)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
-               AND EXISTS (SELECT 1 FROM token_families f \
-                           WHERE f.id = refresh_tokens.family_id AND f.application_id = $3 AND f.revoked_at IS NULL) \
-             RETURNING family_id, scope, access_token_digest",
-        )
-        .bind(now)
-        .bind(&refresh.0)
-        .bind(app.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.point.begin(&self.writer).await?;
+        let rotated: Option<(i64, String, Vec<u8>)> = tx
+            .fetch_optional(
+                "UPDATE refresh_tokens SET rotated_at = $1 \
+                 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
+                   AND EXISTS (SELECT 1 FROM token_families f \
+                               WHERE f.id = refresh_tokens.family_id AND f.application_id = $3 AND f.revoked_at IS NULL) \
+                 RETURNING family_id, scope, access_token_digest",
+                &[Arg::Int(now), Arg::Bytes(&refresh.0), Arg::Int(app.0)],
+            )
+            .await?;
         let (family_id, granted_scope) = match rotated {
             Some((family_id, scope, old_access)) => {
                 // The original deletes the old access token at once on refresh.
-                sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(&old_access)
-                    .execute(&mut *tx)
-                    .await?;
+                tx.execute(
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL",
+                    &[Arg::Int(now), Arg::Bytes(&old_access)],
+                )
+                .await?;
                 (family_id, scope)
             }
             None => {
-                let row: Option<RefreshRow> = sqlx::query_as(
-                    "SELECT r.family_id, r.scope, r.rotated_at, r.revoked_at, r.expires_at, f.revoked_at AS family_revoked_at \
-                     FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
-                     WHERE r.token_digest = $1 AND f.application_id = $2",
-                )
-                .bind(&refresh.0)
-                .bind(app.0)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let row: Option<RefreshRow> = tx
+                    .fetch_optional(
+                        "SELECT r.family_id, r.scope, r.rotated_at, r.revoked_at, r.expires_at, f.revoked_at AS family_revoked_at \
+                         FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
+                         WHERE r.token_digest = $1 AND f.application_id = $2",
+                        &[Arg::Bytes(&refresh.0), Arg::Int(app.0)],
+                    )
+                    .await?;
                 let Some(row) = row else { return Ok(RefreshOutcome::Unknown) };
                 if row.family_revoked_at.is_some() || row.revoked_at.is_some() || row.expires_at <= now {
                     return Ok(RefreshOutcome::Unknown);
@@ -260,14 +267,15 @@ impl GrantStore for SqlStore {
             }
         };
         // A refresh re-checks access: no refresh for a deactivated user or membership.
-        let access: Option<(i64, bool, Option<bool>, i64, Option<String>)> = sqlx::query_as(
-            "SELECT f.user_id, u.is_active, m.is_active, f.auth_time, f.sid FROM token_families f JOIN users u ON u.id = f.user_id \
-             LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id WHERE f.id = $1",
-        )
-        .bind(family_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((user_id, true, Some(true), auth_time, sid)) = access else {
+        let access: Option<AccessRow> = tx
+            .fetch_optional(
+                "SELECT f.user_id, u.is_active AS user_active, m.is_active AS membership_active, f.auth_time, f.sid \
+                 FROM token_families f JOIN users u ON u.id = f.user_id \
+                 LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id WHERE f.id = $1",
+                &[Arg::Int(family_id)],
+            )
+            .await?;
+        let Some(AccessRow { user_id, user_active: true, membership_active: Some(true), auth_time, sid }) = access else {
             return Ok(RefreshOutcome::AccessWithdrawn);
         };
         let granted = Scope::from_stored(&granted_scope);
@@ -282,30 +290,16 @@ impl GrantStore for SqlStore {
     }
 
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
-        let row: Option<ActiveRow> = sqlx::query_as(
-            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at \
-             FROM access_tokens t JOIN token_families f ON f.id = t.family_id \
-             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
-             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
-        )
-        .bind(&token.0)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<ActiveRow> =
+            self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
         Ok(row.map(|r| r.into_token(TokenKind::Access)))
     }
 
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
-        let row: Option<ActiveRow> = sqlx::query_as(
-            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at \
-             FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id \
-             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
-             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND t.rotated_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
-        )
-        .bind(&token.0)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<ActiveRow> = self
+            .point
+            .fetch_optional(active_token_sql!("refresh_tokens", " AND t.rotated_at IS NULL"), &[Arg::Bytes(&token.0), Arg::Int(now)])
+            .await?;
         Ok(row.map(|r| r.into_token(TokenKind::Refresh)))
     }
 

@@ -12,6 +12,7 @@ use crate::domain::membership::{GroupId, Membership, MembershipFlags, Membership
 use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
 use crate::store::errors::conflict_or_other;
+use crate::store::point::{Arg, point_row};
 use super::Db;
 use super::applications::{ApplicationRow, select_application};
 use crate::domain::application::Application;
@@ -27,22 +28,23 @@ struct MembershipRow {
     is_active: bool,
 }
 
-/// A user joined with their membership flags, for `/user/`.
-#[derive(sqlx::FromRow)]
-struct ViewRow {
-    membership_id: i64,
-    is_superuser: bool,
-    is_staff: bool,
-    membership_active: bool,
-    user_id: i64,
-    username: String,
-    email: String,
-    first_name: String,
-    last_name: String,
-    user_active: bool,
-    is_admin: bool,
-    date_joined: i64,
-    last_login: Option<i64>,
+point_row! {
+    /// A user joined with their membership flags, for `/user/`.
+    struct ViewRow {
+        membership_id: i64,
+        is_superuser: bool,
+        is_staff: bool,
+        membership_active: bool,
+        user_id: i64,
+        username: String,
+        email: String,
+        first_name: String,
+        last_name: String,
+        user_active: bool,
+        is_admin: bool,
+        date_joined: i64,
+        last_login: Option<i64>,
+    }
 }
 
 impl SqlStore {
@@ -183,29 +185,30 @@ impl MembershipStore for SqlStore {
     }
 
     async fn membership_view(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<MembershipView>> {
-        let row: Option<ViewRow> = sqlx::query_as(
-            "SELECT m.id AS membership_id, m.is_superuser, m.is_staff, m.is_active AS membership_active, \
-                    u.id AS user_id, u.username, u.email, u.first_name, u.last_name, u.is_active AS user_active, u.is_admin, \
-                    u.date_joined, u.last_login \
-             FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.application_id = $1 AND m.user_id = $2",
-        )
-        .bind(app.0)
-        .bind(user.0)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<ViewRow> = self
+            .point
+            .fetch_optional(
+                "SELECT m.id AS membership_id, m.is_superuser, m.is_staff, m.is_active AS membership_active, \
+                        u.id AS user_id, u.username, u.email, u.first_name, u.last_name, u.is_active AS user_active, u.is_admin, \
+                        u.date_joined, u.last_login \
+                 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.application_id = $1 AND m.user_id = $2",
+                &[Arg::Int(app.0), Arg::Int(user.0)],
+            )
+            .await?;
         let Some(r) = row else { return Ok(None) };
         // UNION removes a permission granted both directly and through a group.
-        let perms: Vec<(String, String)> = sqlx::query_as(
-            "SELECT p.app_label, p.codename FROM permissions p \
-               JOIN membership_permissions mp ON mp.permission_id = p.id WHERE mp.membership_id = $1 \
-             UNION \
-             SELECT p.app_label, p.codename FROM permissions p \
-               JOIN group_permissions gp ON gp.permission_id = p.id \
-               JOIN membership_groups mg ON mg.group_id = gp.group_id WHERE mg.membership_id = $1",
-        )
-        .bind(r.membership_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let perms: Vec<(String, String)> = self
+            .point
+            .fetch_all(
+                "SELECT p.app_label, p.codename FROM permissions p \
+                   JOIN membership_permissions mp ON mp.permission_id = p.id WHERE mp.membership_id = $1 \
+                 UNION \
+                 SELECT p.app_label, p.codename FROM permissions p \
+                   JOIN group_permissions gp ON gp.permission_id = p.id \
+                   JOIN membership_groups mg ON mg.group_id = gp.group_id WHERE mg.membership_id = $1",
+                &[Arg::Int(r.membership_id)],
+            )
+            .await?;
         Ok(Some(MembershipView {
             user: User {
                 id: UserId(r.user_id),

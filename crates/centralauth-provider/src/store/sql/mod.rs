@@ -19,6 +19,7 @@ mod users;
 
 use sqlx::{Pool, QueryBuilder, Transaction};
 
+use super::point::{Point, PointTx};
 use super::{Db, begin_write, migrator};
 use crate::domain::audit::AuditEntry;
 use crate::domain::clock;
@@ -39,11 +40,13 @@ pub struct SqlStore {
     /// polling in SQLite's busy handler (which sleeps up to 100 ms per try); the same pool as
     /// `pool` for PostgreSQL, whose row locks let writers run side by side.
     writer: Pool<Db>,
+    /// The hot paths' statements, run the fastest way the backend has (`store/point.rs`).
+    point: Point,
 }
 
 impl SqlStore {
-    pub fn new(pool: Pool<Db>, writer: Pool<Db>) -> Self {
-        Self { pool, writer }
+    pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point) -> Self {
+        Self { pool, writer, point }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Transaction};
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 
 pub type Db = sqlx::Sqlite;
 
@@ -17,6 +17,7 @@ pub type Db = sqlx::Sqlite;
 #[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod queries;
+mod point;
 
 pub use queries::SqlStore;
 
@@ -31,15 +32,17 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         .foreign_keys(true);
     // No ping before each use: an embedded database does not drop connections, and every
     // ping is a round trip to the connection's worker thread.
-    let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
     if url.contains(":memory:") || url.contains("mode=memory") {
         // Every connection to an in-memory database would open a database of its own.
-        return Ok(SqlStore::new(pool.clone(), pool));
+        return Err(StoreError::Other("an in-memory SQLite database cannot be shared by the provider's connections: use sqlite://FILE".into()));
     }
+    let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
     // SQLite has one writer at a time: a second connection that wants to write waits in the
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
-    let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await?;
-    Ok(SqlStore::new(pool, writer))
+    let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
+    // After the first connection, which created the file and put it in WAL mode.
+    let point = point::Point::open(options.get_filename())?;
+    Ok(SqlStore::new(pool, writer, point))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {

@@ -1,0 +1,83 @@
+//! PostgreSQL's point path (see `store/point.rs`): the pool, as every other statement uses it.
+//! The statements already are one network round trip each; the point path exists so that the
+//! SQL of the hot paths is written once for both backends.
+
+use std::marker::PhantomData;
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::QueryAs;
+use sqlx::{FromRow, Pool, Postgres, Transaction};
+
+use super::Db;
+use crate::store::StoreResult;
+use crate::store::point::Arg;
+
+pub struct Point {
+    pool: Pool<Db>,
+}
+
+impl Point {
+    pub fn new(pool: Pool<Db>) -> Self {
+        Self { pool }
+    }
+
+    pub async fn fetch_optional<R>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(bind(sqlx::query_as(sql), args).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn fetch_all<R>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<R>>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(bind(sqlx::query_as(sql), args).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<PointTx<'_>> {
+        Ok(PointTx { tx: writer.begin().await?, _point: PhantomData })
+    }
+}
+
+/// Binds `args` to a `sqlx::query` or `sqlx::query_as` (the two have no common trait).
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match *arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
+fn bind<'q, R>(query: QueryAs<'q, Postgres, R, PgArguments>, args: &[Arg<'q>]) -> QueryAs<'q, Postgres, R, PgArguments> {
+    bind_args!(query, args)
+}
+
+/// A write transaction, rolled back when dropped uncommitted (sqlx's own).
+pub struct PointTx<'a> {
+    tx: Transaction<'static, Postgres>,
+    _point: PhantomData<&'a Point>,
+}
+
+impl PointTx<'_> {
+    pub async fn fetch_optional<R>(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(bind(sqlx::query_as(sql), args).fetch_optional(&mut *self.tx).await?)
+    }
+
+    pub async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        Ok(bind_args!(sqlx::query(sql), args).execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
