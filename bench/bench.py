@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -124,6 +125,7 @@ class Settings:
         self.login_rounds = args.login_rounds
         self.perms_sizes = args.perms_sizes
         self.scenarios = args.only or WIRE_SCENARIOS + ["login", "perms"]
+        self.perf_dir = args.perf
 
     def wrk_line(self):
         return "wrk -t{} -c{} -d{}s".format(self.threads, self.connections, self.duration)
@@ -207,7 +209,9 @@ def wrk(settings, url, pid, method="GET", auth=None, body=None, bodies=None, dur
                "-d{}s".format(duration), "-s", LUA, url]
         reset_peak_rss(pid)
         cpu_before, switches_before = cpu_seconds(pid), context_switches(pid)
+        profiler = start_perf(settings, pid, method, url)
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 120)
+        stop_perf(profiler)
         cpu, switches = cpu_seconds(pid) - cpu_before, context_switches(pid) - switches_before
         rss = peak_rss_mib(pid)
         if done.returncode != 0 or not os.path.exists(report):
@@ -227,6 +231,30 @@ def wrk(settings, url, pid, method="GET", auth=None, body=None, bodies=None, dur
         cpu_us=cpu * 1e6 / max(r["requests"], 1),
         switches=switches / max(r["requests"], 1),
     )
+
+
+def start_perf(settings, pid, method, url):
+    """With `--perf DIR`: `perf record` of `pid` (call graphs) while the load runs."""
+    if not settings.perf_dir:
+        return None
+    os.makedirs(settings.perf_dir, exist_ok=True)
+    name = "{}-{}{}".format(pid, method, urlsplit(url).path.replace("/", "_"))
+    data = os.path.join(settings.perf_dir, name + ".data")
+    proc = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-p", str(pid), "-o", data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, data
+
+
+def stop_perf(profiler):
+    """Ends the recording and writes the flat profile (self time by symbol) beside it, as .txt."""
+    if profiler is None:
+        return
+    proc, data = profiler
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    with open(data[:-len(".data")] + ".txt", "w") as out:
+        subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol", "--stdio", "-g", "none"],
+                       stdout=out, stderr=subprocess.DEVNULL, check=False)
 
 
 def basic(client_id, secret):
@@ -854,6 +882,7 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--login-rounds", type=int, default=40)
     parser.add_argument("--perms-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[996, 997, 10_000, 100_000])
+    parser.add_argument("--perf", metavar="DIR", help="record each load run with `perf record -g` into DIR (flat profile as .txt)")
     parser.add_argument("--command", default="bench/run", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     settings = Settings(args)

@@ -5,6 +5,7 @@ mod errors;
 mod point;
 mod postgres;
 mod sqlite;
+mod view_cache;
 
 use std::sync::Arc;
 
@@ -269,6 +270,13 @@ pub struct ActiveToken {
     pub kind: TokenKind,
 }
 
+/// An active access token with its user's membership view (`None`: no membership).
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub token: ActiveToken,
+    pub view: Option<Arc<MembershipView>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Access,
@@ -311,6 +319,10 @@ pub trait GrantStore {
         tokens: &NewTokenPair,
     ) -> StoreResult<RefreshOutcome>;
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
+    /// The active access token with this digest and its user as the token's application sees
+    /// them, from memory while nothing they depend on changed (`view_cache`): what `/user/`
+    /// and userinfo answer from.
+    async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>>;
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
     /// Revokes an access token, or a refresh token with its whole family, if it belongs to
     /// `app`. Returns whether anything was revoked.

@@ -56,10 +56,10 @@ impl<A: FromSql, B: FromSql, C: FromSql> FromSqliteRow for (A, B, C) {
 /// A row struct readable by both drivers from one field list: derives `sqlx::FromRow` and
 /// implements [`FromSqliteRow`], each field read by its column name.
 macro_rules! point_row {
-    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$field_meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
         #[derive(sqlx::FromRow)]
-        $vis struct $name { $($field: $ty),* }
+        $vis struct $name { $($(#[$field_meta])* $field: $ty),* }
 
         impl $crate::store::point::FromSqliteRow for $name {
             fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {

@@ -31,25 +31,23 @@ pub fn unauthorized(error: Option<&str>) -> Response {
 #[tracing::instrument(skip_all)]
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let Some(token) = bearer_token(&headers) else { return Ok(unauthorized(None)) };
-    let store = state.store.as_ref();
-    let Some(grant) = store.find_active_access_token(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?
-    else {
-        return Ok(unauthorized(Some("invalid_token")));
-    };
-    let Some(view) = store.membership_view(grant.application_id, grant.user_id).await.map_err(crate::domain::Error::from)? else {
+    let found = state.store.access_token_view(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?;
+    let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
+    let Some(view) = found.view else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the user has no membership in this application"));
     };
+    let user = &view.user;
     Ok(Json(UserInfo {
-        sub: Some(view.user.id.0.to_string()),
-        username: view.user.username,
-        first_name: view.user.first_name,
-        last_name: view.user.last_name,
-        email: view.user.email,
+        sub: Some(user.id.0.to_string()),
+        username: user.username.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        email: user.email.clone(),
         is_superuser: view.flags.is_superuser,
         is_staff: view.flags.is_staff,
         // A deactivated account deactivates every membership.
-        is_active: view.flags.is_active && view.user.is_active,
-        permissions: effective_pairs(view.permissions),
+        is_active: view.flags.is_active && user.is_active,
+        permissions: effective_pairs(view.permissions.iter().cloned()),
     })
     .into_response())
 }

@@ -80,11 +80,9 @@ fn bad_request(description: &str) -> Response {
 }
 
 async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
-    let store = state.store.as_ref();
-    let Some(grant) = store.find_active_access_token(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?
-    else {
-        return Ok(unauthorized(Some("invalid_token")));
-    };
+    let found = state.store.access_token_view(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?;
+    let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
+    let grant = found.token;
     if !grant.scope.contains("openid") {
         let mut response = StatusCode::FORBIDDEN.into_response();
         response.headers_mut().insert(
@@ -94,11 +92,11 @@ async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
         return Ok(response);
     }
     // No membership, or a deactivated account: the token no longer stands for anyone here.
-    let view = match store.membership_view(grant.application_id, grant.user_id).await.map_err(crate::domain::Error::from)? {
+    let view = match found.view {
         Some(view) if view.user.is_active => view,
         _ => return Ok(unauthorized(Some("invalid_token"))),
     };
-    let user = view.user;
+    let user = &view.user;
     let profile = grant.scope.contains("profile").then(|| ProfileClaims {
         name: format!("{} {}", user.first_name, user.last_name).trim().to_string(),
         given_name: user.first_name.clone(),
@@ -115,7 +113,7 @@ async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
             is_superuser: view.flags.is_superuser,
             is_staff: view.flags.is_staff,
             is_active: view.flags.is_active,
-            permissions: effective_pairs(view.permissions),
+            permissions: effective_pairs(view.permissions.iter().cloned()),
         },
     };
     let mut response = Json(claims).into_response();

@@ -2,6 +2,8 @@
 //! `UPDATE … WHERE … IS NULL RETURNING` inside a transaction: whichever request updates the row
 //! first wins, on one instance or many (DESIGN §5).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{PointTx, SqlStore};
@@ -12,8 +14,8 @@ use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
 use crate::store::point::{Arg, point_row};
 use crate::store::{
-    ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome, StoreResult,
-    TokenKind,
+    ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome,
+    StoreResult, TokenKind, TokenView,
 };
 
 point_row! {
@@ -48,6 +50,8 @@ point_row! {
         username: String,
         scope: String,
         expires_at: i64,
+        /// The view epoch (migrations 0005) when the token was read, for `access_token_view`.
+        view_epoch: i64,
     }
 }
 
@@ -114,7 +118,8 @@ async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> S
 macro_rules! active_token_sql {
     ($table:literal, $condition:literal) => {
         concat!(
-            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at FROM ",
+            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at, \
+                    (SELECT epoch FROM view_epoch) AS view_epoch FROM ",
             $table,
             " t JOIN token_families f ON f.id = t.family_id \
              JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
@@ -293,6 +298,23 @@ impl GrantStore for SqlStore {
         let row: Option<ActiveRow> =
             self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
         Ok(row.map(|r| r.into_token(TokenKind::Access)))
+    }
+
+    async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>> {
+        let row: Option<ActiveRow> =
+            self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
+        let Some(row) = row else { return Ok(None) };
+        let epoch = row.view_epoch;
+        let token = row.into_token(TokenKind::Access);
+        let view = match self.views.get(epoch, token.application_id, token.user_id) {
+            Some(view) => view,
+            None => {
+                let view = self.membership_view(token.application_id, token.user_id).await?.map(Arc::new);
+                self.views.insert(epoch, token.application_id, token.user_id, view.clone());
+                view
+            }
+        };
+        Ok(Some(TokenView { token, view }))
     }
 
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {

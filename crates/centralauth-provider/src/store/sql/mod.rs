@@ -24,6 +24,7 @@ use super::{Db, begin_write, migrator};
 use crate::domain::audit::AuditEntry;
 use crate::domain::clock;
 use crate::store::StoreResult;
+use crate::store::view_cache::ViewCache;
 
 /// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
@@ -42,11 +43,12 @@ pub struct SqlStore {
     writer: Pool<Db>,
     /// The hot paths' statements, run the fastest way the backend has (`store/point.rs`).
     point: Point,
+    views: ViewCache,
 }
 
 impl SqlStore {
     pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point) -> Self {
-        Self { pool, writer, point }
+        Self { pool, writer, point, views: ViewCache::default() }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
