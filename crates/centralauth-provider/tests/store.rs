@@ -8,13 +8,16 @@ use centralauth_provider::domain::permission::{Declared, PermissionKey};
 use centralauth_provider::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use centralauth_provider::domain::scope::Scope;
 use centralauth_provider::domain::secret::Secret;
-use centralauth_provider::domain::user::{Email, NewUser, Role, Username};
+use centralauth_provider::domain::secret::SecretDigest;
+use centralauth_provider::domain::user::{Email, NewUser, Role, UserChanges, UserId, Username};
 use centralauth_provider::store::{self, CodeGrant, NewAuthorizationCode, NewTokenPair, Store, StoreError};
 use std::sync::Arc;
 
 /// A migrated store on a fresh database, and what keeps that database alive.
 struct Fixture {
     store: Arc<dyn Store>,
+    /// The database's URL, for a second store on it (another process or instance).
+    url: String,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -45,12 +48,13 @@ async fn fixture() -> Fixture {
         url.set_path(&name);
         let store = store::connect(url.as_str()).await.unwrap();
         store.migrate().await.unwrap();
-        Fixture { store, _dir: None, postgres: Some((admin, name)) }
+        Fixture { store, url: url.to_string(), _dir: None, postgres: Some((admin, name)) }
     } else {
         let dir = tempfile::tempdir().unwrap();
-        let store = store::connect(&format!("sqlite://{}/store.db", dir.path().display())).await.unwrap();
+        let url = format!("sqlite://{}/store.db", dir.path().display());
+        let store = store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        Fixture { store, _dir: Some(dir), postgres: None }
+        Fixture { store, url, _dir: Some(dir), postgres: None }
     }
 }
 
@@ -427,4 +431,81 @@ async fn the_audit_query_filters_by_actor_application_and_user_and_pages_by_id()
     assert_eq!(actions(&rest), ["group.create", "application.create"]);
     assert!(rest.iter().all(|r| r.id < page[1].id));
     assert!(store.query_audit(&query(Some("user:nobody"), false, false, None, 10)).await.unwrap().is_empty());
+}
+
+/// Signs `user` in to `app`: the access token of a fresh grant.
+async fn access_token(store: &dyn Store, app: &centralauth_provider::domain::application::Application, user: UserId) -> SecretDigest {
+    let now = centralauth_provider::domain::clock::now();
+    let code = NewAuthorizationCode {
+        digest: Secret::generate().digest(),
+        grant: CodeGrant {
+            application_id: app.id,
+            user_id: user,
+            redirect_uri: String::new(),
+            scope: Scope::from_stored("read write"),
+            code_challenge: None,
+            expires_at: now + 60,
+        },
+        auth_time: now,
+        nonce: None,
+        sid: None,
+    };
+    store.insert_authorization_code(&code).await.unwrap();
+    let tokens = NewTokenPair {
+        access: Secret::generate().digest(),
+        access_expires_at: now + 300,
+        refresh: Secret::generate().digest(),
+        refresh_expires_at: now + 3600,
+    };
+    store.exchange_authorization_code(&code.digest, app.id, now, &|_: &CodeGrant| Ok(()), &tokens).await.unwrap();
+    tokens.access
+}
+
+#[tokio::test]
+async fn what_user_answers_follows_every_change_at_once_whichever_process_makes_it() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    // Another process (the CLI) or provider instance on the same database, with its own memory.
+    let other = store::connect(&f.url).await.unwrap();
+    let app = application(store, "one").await;
+    let alice = user(store, "alice").await;
+    store.sync_permissions(app.id, vec![declared("a", "view"), declared("a", "add"), declared("a", "change")], 3, &actor()).await.unwrap();
+    let perms = store.list_permissions(app.id).await.unwrap();
+    let id = |code: &str| perms.iter().find(|p| p.key.codename == code).unwrap().id;
+    let group = store.insert_group(app.id, "g", &[id("view")], &actor()).await.unwrap();
+    let flags = MembershipFlags { is_superuser: false, is_staff: false, is_active: true };
+    let mut spec = MembershipSpec { application_id: app.id, user_id: alice.id, flags, groups: vec![group.id], permissions: vec![id("add")] };
+    store.insert_membership(&spec, &actor()).await.unwrap();
+    let token = access_token(store, &app, alice.id).await;
+    let now = centralauth_provider::domain::clock::now();
+    let seen = || async {
+        let found = store.access_token_view(&token, now).await.unwrap().expect("an active token");
+        found.view.map(|v| {
+            let mut codes: Vec<String> = v.permissions.iter().map(|p| p.codename.clone()).collect();
+            codes.sort();
+            (codes.join(","), v.flags.is_staff, v.user.is_active, v.user.first_name.clone())
+        })
+    };
+    let expect = |codes: &str, staff: bool, active: bool, first: &str| Some((codes.to_string(), staff, active, first.to_string()));
+    assert_eq!(seen().await, expect("add,view", false, true, ""));
+    assert_eq!(seen().await, expect("add,view", false, true, ""), "asked again (from memory)");
+
+    other.update_group(app.id, group.id, "g", &[id("view"), id("change")], &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("add,change,view", false, true, ""), "a group's permissions");
+    spec.flags.is_staff = true;
+    spec.permissions = vec![];
+    other.update_membership(&spec, &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("change,view", true, true, ""), "the membership's flags and direct permissions");
+    other.sync_permissions(app.id, vec![declared("a", "view"), declared("a", "add")], 2, &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("view", true, true, ""), "a permission the application no longer registers");
+    other.set_group_members(app.id, group.id, &[], &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("", true, true, ""), "the group's members");
+    let rename = UserChanges { first_name: Some("Alice".into()), ..Default::default() };
+    other.update_user(alice.id, &rename, &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("", true, true, "Alice"), "the account");
+    let deactivate = UserChanges { is_active: Some(false), ..Default::default() };
+    other.update_user(alice.id, &deactivate, &actor()).await.unwrap();
+    assert_eq!(seen().await, expect("", true, false, "Alice"), "a deactivated account");
+    other.delete_membership(app.id, alice.id, &actor()).await.unwrap();
+    assert_eq!(seen().await, None, "no membership");
 }
