@@ -17,6 +17,7 @@ pub type Db = sqlx::Sqlite;
 #[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod queries;
+mod checkpoint;
 mod point;
 
 pub use queries::SqlStore;
@@ -29,7 +30,9 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Checkpoints run on a thread of their own (`checkpoint.rs`), not inside a commit.
+        .pragma("wal_autocheckpoint", "0");
     // No ping before each use: an embedded database does not drop connections, and every
     // ping is a round trip to the connection's worker thread.
     if url.contains(":memory:") || url.contains("mode=memory") {
@@ -41,7 +44,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
     let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
     // After the first connection, which created the file and put it in WAL mode.
-    let point = point::Point::open(options.get_filename())?;
+    let point = point::Point::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
     Ok(SqlStore::new(pool, writer, point))
 }
 

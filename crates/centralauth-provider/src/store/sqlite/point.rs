@@ -14,6 +14,7 @@ use sqlx::pool::PoolConnection;
 use thread_local::ThreadLocal;
 
 use super::Db;
+use super::checkpoint::Checkpointer;
 use crate::store::StoreResult;
 use crate::store::point::{Arg, FromSqliteRow};
 
@@ -23,6 +24,8 @@ const WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Point {
     path: PathBuf,
+    /// Lives as long as the store; kept here, with the rest of SQLite's own state.
+    _checkpoints: Checkpointer,
     readers: ThreadLocal<Connection>,
     writer: tokio::sync::Mutex<Connection>,
 }
@@ -30,12 +33,13 @@ pub struct Point {
 impl Point {
     /// Opens the point writer; readers open on each thread's first look-up. The database must
     /// exist and be migrated.
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    pub fn open(path: &Path, checkpoints: Checkpointer) -> StoreResult<Self> {
         let writer = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         // The busy wait is ours (`begin`), so that it sleeps the task instead of the thread.
         writer.busy_timeout(Duration::ZERO)?;
-        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-        Ok(Self { path: path.to_path_buf(), readers: ThreadLocal::new(), writer: tokio::sync::Mutex::new(writer) })
+        // Checkpoints run on a thread of their own (`checkpoint.rs`).
+        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")?;
+        Ok(Self { path: path.to_path_buf(), _checkpoints: checkpoints, readers: ThreadLocal::new(), writer: tokio::sync::Mutex::new(writer) })
     }
 
     fn reader(&self) -> StoreResult<&Connection> {
