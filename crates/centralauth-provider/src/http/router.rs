@@ -21,31 +21,33 @@ const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let prefix = state.settings.prefix.clone();
-    let contract = oauth::router().merge(api::router());
-    let contract = if prefix.is_empty() { contract } else { Router::new().nest(&prefix, contract) };
+    let under_prefix = |routes: Router<AppState>| if prefix.is_empty() { routes } else { Router::new().nest(&prefix, routes) };
     let security_headers = [
         (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
     ];
-    let mut router = Router::new()
-        .merge(contract)
+    let writes = Router::new()
+        .merge(under_prefix(oauth::router().merge(api::router())))
         .merge(account::router())
         .merge(console::router())
         .merge(api::v1::router())
         .route("/", get(|| async { Redirect::to("/account/") }))
+        .fallback(not_found);
+    // Only what can be left half-done needs its own task: read-only routes skip that cost
+    // (`bench/run`: 6 µs of CPU per request, 10 % of `/user/`).
+    let mut router = finish_every_request(writes)
+        .merge(under_prefix(oauth::read_router().merge(api::read_router())))
         .route("/static/style.css", get(pages::stylesheet))
         .route(&oauth::metadata::well_known_path(&prefix), get(oauth::metadata::metadata))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .fallback(not_found)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .with_state(state);
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
     }
-    let router = finish_every_request(router);
     router.layer(
         TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
@@ -58,7 +60,7 @@ pub fn router(state: AppState) -> Router {
 /// connection goes back to the pool still inside a transaction that nobody commits, and on
 /// SQLite it keeps the write lock. Run every request on a task of its own, so that it always
 /// finishes: every transaction is committed or rolled back, whatever the client does.
-fn finish_every_request(router: Router) -> Router {
+fn finish_every_request<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router.layer(middleware::from_fn(run_to_completion))
 }
 

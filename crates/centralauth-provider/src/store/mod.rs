@@ -5,7 +5,7 @@ mod errors;
 mod point;
 mod postgres;
 mod sqlite;
-mod view_cache;
+mod epoch_cache;
 
 use std::sync::Arc;
 
@@ -273,7 +273,9 @@ pub struct ActiveToken {
 /// An active access token with its user's membership view (`None`: no membership).
 #[derive(Debug, Clone)]
 pub struct TokenView {
-    pub token: ActiveToken,
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub scope: Scope,
     pub view: Option<Arc<MembershipView>>,
 }
 
@@ -320,7 +322,7 @@ pub trait GrantStore {
     ) -> StoreResult<RefreshOutcome>;
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
     /// The active access token with this digest and its user as the token's application sees
-    /// them, from memory while nothing they depend on changed (`view_cache`): what `/user/`
+    /// them, from memory while nothing they depend on changed (`epoch_cache`): what `/user/`
     /// and userinfo answer from.
     async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>>;
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;

@@ -53,8 +53,9 @@ impl<A: FromSql, B: FromSql, C: FromSql> FromSqliteRow for (A, B, C) {
     }
 }
 
-/// A row struct readable by both drivers from one field list: derives `sqlx::FromRow` and
-/// implements [`FromSqliteRow`], each field read by its column name.
+/// A row struct readable by both drivers from one field list: derives `sqlx::FromRow` (by
+/// column name) and implements [`FromSqliteRow`] (by position: the fields follow the
+/// statement's columns, which debug builds check, so that no row pays for name look-ups).
 macro_rules! point_row {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$field_meta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
@@ -63,12 +64,19 @@ macro_rules! point_row {
 
         impl $crate::store::point::FromSqliteRow for $name {
             fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok(Self { $($field: row.get(stringify!($field))?),* })
+                let mut columns = 0..;
+                Ok(Self { $($field: $crate::store::point::column(row, columns.next().unwrap_or_default(), stringify!($field))?),* })
             }
         }
     };
 }
 pub(crate) use point_row;
+
+/// Column `index` of `row`, which debug builds check is named `name`.
+pub fn column<T: FromSql>(row: &rusqlite::Row<'_>, index: usize, name: &str) -> rusqlite::Result<T> {
+    debug_assert_eq!(row.as_ref().column_name(index).ok(), Some(name), "a point_row! field out of the statement's column order");
+    row.get(index)
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {

@@ -82,8 +82,7 @@ fn bad_request(description: &str) -> Response {
 async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
     let found = state.store.access_token_view(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?;
     let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
-    let grant = found.token;
-    if !grant.scope.contains("openid") {
+    if !found.scope.contains("openid") {
         let mut response = StatusCode::FORBIDDEN.into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -97,13 +96,13 @@ async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
         _ => return Ok(unauthorized(Some("invalid_token"))),
     };
     let user = &view.user;
-    let profile = grant.scope.contains("profile").then(|| ProfileClaims {
+    let profile = found.scope.contains("profile").then(|| ProfileClaims {
         name: format!("{} {}", user.first_name, user.last_name).trim().to_string(),
         given_name: user.first_name.clone(),
         family_name: user.last_name.clone(),
         preferred_username: user.username.clone(),
     });
-    let email = (grant.scope.contains("email") && !user.email.is_empty())
+    let email = (found.scope.contains("email") && !user.email.is_empty())
         .then(|| EmailClaims { email: user.email.clone(), email_verified: false });
     let claims = UserInfoClaims {
         sub: oidc::subject(user.id.0),

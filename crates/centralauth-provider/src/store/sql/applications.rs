@@ -1,5 +1,7 @@
 //! Applications.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::{SqlStore, write_audit};
@@ -111,8 +113,20 @@ impl ApplicationStore for SqlStore {
     }
 
     async fn find_application_by_client_id(&self, client_id: &str) -> StoreResult<Option<Application>> {
-        let row: Option<ApplicationRow> = self.point.fetch_optional(select_application!("WHERE client_id = $1"), &[Arg::Text(client_id)]).await?;
-        Ok(row.map(Application::from))
+        // Every token, introspection and revocation request authenticates its client.
+        let epoch = self.cache_epoch().await?;
+        let key = client_id.to_string();
+        let app = match self.applications.get(epoch, &key) {
+            Some(app) => app,
+            None => {
+                let row: Option<ApplicationRow> =
+                    self.point.fetch_optional(select_application!("WHERE client_id = $1"), &[Arg::Text(client_id)]).await?;
+                let app = row.map(|r| Arc::new(Application::from(r)));
+                self.applications.insert(epoch, key, app.clone());
+                app
+            }
+        };
+        Ok(app.map(Arc::unwrap_or_clone))
     }
 
     async fn list_applications(&self) -> StoreResult<Vec<Application>> {

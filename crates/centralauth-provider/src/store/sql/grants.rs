@@ -50,8 +50,16 @@ point_row! {
         username: String,
         scope: String,
         expires_at: i64,
-        /// The view epoch (migrations 0005) when the token was read, for `access_token_view`.
-        view_epoch: i64,
+    }
+}
+
+point_row! {
+    /// An access token for `access_token_view`, with the cache epoch read before the view.
+    struct ViewedTokenRow {
+        application_id: i64,
+        user_id: i64,
+        scope: String,
+        cache_epoch: i64,
     }
 }
 
@@ -118,8 +126,7 @@ async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> S
 macro_rules! active_token_sql {
     ($table:literal, $condition:literal) => {
         concat!(
-            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at, \
-                    (SELECT epoch FROM view_epoch) AS view_epoch FROM ",
+            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at FROM ",
             $table,
             " t JOIN token_families f ON f.id = t.family_id \
              JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
@@ -301,20 +308,26 @@ impl GrantStore for SqlStore {
     }
 
     async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>> {
-        let row: Option<ActiveRow> =
-            self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
+        let row: Option<ViewedTokenRow> = self
+            .point
+            .fetch_optional(
+                "SELECT f.application_id, f.user_id, t.scope, (SELECT epoch FROM cache_epoch) AS cache_epoch \
+                 FROM access_tokens t JOIN token_families f ON f.id = t.family_id \
+                 WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+                &[Arg::Bytes(&token.0), Arg::Int(now)],
+            )
+            .await?;
         let Some(row) = row else { return Ok(None) };
-        let epoch = row.view_epoch;
-        let token = row.into_token(TokenKind::Access);
-        let view = match self.views.get(epoch, token.application_id, token.user_id) {
+        let (app, user) = (ApplicationId(row.application_id), UserId(row.user_id));
+        let view = match self.views.get(row.cache_epoch, &(app, user)) {
             Some(view) => view,
             None => {
-                let view = self.membership_view(token.application_id, token.user_id).await?.map(Arc::new);
-                self.views.insert(epoch, token.application_id, token.user_id, view.clone());
+                let view = self.membership_view(app, user).await?.map(Arc::new);
+                self.views.insert(row.cache_epoch, (app, user), view.clone());
                 view
             }
         };
-        Ok(Some(TokenView { token, view }))
+        Ok(Some(TokenView { application_id: app, user_id: user, scope: Scope::from_stored(&row.scope), view }))
     }
 
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {

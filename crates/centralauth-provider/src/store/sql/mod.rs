@@ -24,7 +24,7 @@ use super::{Db, begin_write, migrator};
 use crate::domain::audit::AuditEntry;
 use crate::domain::clock;
 use crate::store::StoreResult;
-use crate::store::view_cache::ViewCache;
+use crate::store::epoch_cache::{ApplicationCache, ViewCache};
 
 /// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
@@ -43,16 +43,24 @@ pub struct SqlStore {
     writer: Pool<Db>,
     /// The hot paths' statements, run the fastest way the backend has (`store/point.rs`).
     point: Point,
+    /// In memory while the database's cache epoch stands still (`epoch_cache`).
     views: ViewCache,
+    applications: ApplicationCache,
 }
 
 impl SqlStore {
     pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point) -> Self {
-        Self { pool, writer, point, views: ViewCache::default() }
+        Self { pool, writer, point, views: ViewCache::default(), applications: ApplicationCache::default() }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
         Ok(begin_write(&self.writer).await?)
+    }
+
+    /// The cache epoch (migrations 0005), read before the data cached under it.
+    async fn cache_epoch(&self) -> StoreResult<i64> {
+        let (epoch,): (i64,) = self.point.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::store::StoreError::NotFound)?;
+        Ok(epoch)
     }
 }
 
