@@ -509,3 +509,33 @@ async fn what_user_answers_follows_every_change_at_once_whichever_process_makes_
     other.delete_membership(app.id, alice.id, &actor()).await.unwrap();
     assert_eq!(seen().await, None, "no membership");
 }
+
+#[tokio::test]
+async fn sqlite_writes_reach_the_database_file_without_a_commit_checkpointing() {
+    if std::env::var("CENTRALAUTH_TEST_BACKEND").as_deref() == Ok("postgres") {
+        return;
+    }
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    // Far below the 1,000 WAL pages at which a commit would checkpoint by SQLite's default.
+    for i in 0..20 {
+        user(store, &format!("user{i}")).await;
+    }
+    let db = std::path::PathBuf::from(f.url.trim_start_matches("sqlite://"));
+    let copy = f._dir.as_ref().unwrap().path().join("copy.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // The database file alone, as it would be without its WAL.
+        std::fs::copy(&db, &copy).unwrap();
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy).immutable(true);
+        let users: Option<i64> = match <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await {
+            Ok(mut conn) => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await.ok(),
+            Err(_) => None,
+        };
+        if users == Some(20) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the checkpoint thread copies the WAL back (found {users:?} users in the file)");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
