@@ -159,12 +159,7 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     }
     let live = code(now + 60);
     store.insert_authorization_code(&live).await.unwrap();
-    let tokens = NewTokenPair {
-        access: Secret::generate().digest(),
-        access_expires_at: now + 300,
-        refresh: Secret::generate().digest(),
-        refresh_expires_at: now + 3600,
-    };
+    let tokens = token_pair(now);
     let accept = |_: &CodeGrant| Ok(());
     store.exchange_authorization_code(&live.digest, app.id, now, &accept, &tokens).await.unwrap();
     for s in 0..3 {
@@ -433,6 +428,16 @@ async fn the_audit_query_filters_by_actor_application_and_user_and_pages_by_id()
     assert!(store.query_audit(&query(Some("user:nobody"), false, false, None, 10)).await.unwrap().is_empty());
 }
 
+/// A new access token (5 minutes) and refresh token (an hour).
+fn token_pair(now: i64) -> NewTokenPair {
+    NewTokenPair {
+        access: Secret::generate().digest(),
+        access_expires_at: now + 300,
+        refresh: Secret::generate().digest(),
+        refresh_expires_at: now + 3600,
+    }
+}
+
 /// Signs `user` in to `app`: the access token of a fresh grant.
 async fn access_token(store: &dyn Store, app: &centralauth_provider::domain::application::Application, user: UserId) -> SecretDigest {
     let now = centralauth_provider::domain::clock::now();
@@ -451,12 +456,7 @@ async fn access_token(store: &dyn Store, app: &centralauth_provider::domain::app
         sid: None,
     };
     store.insert_authorization_code(&code).await.unwrap();
-    let tokens = NewTokenPair {
-        access: Secret::generate().digest(),
-        access_expires_at: now + 300,
-        refresh: Secret::generate().digest(),
-        refresh_expires_at: now + 3600,
-    };
+    let tokens = token_pair(now);
     store.exchange_authorization_code(&code.digest, app.id, now, &|_: &CodeGrant| Ok(()), &tokens).await.unwrap();
     tokens.access
 }
