@@ -139,11 +139,13 @@ async fn the_demo_signs_in_through_the_provider_and_enforces_permissions() {
 
 #[tokio::test]
 async fn the_demo_refreshes_an_expired_token_and_picks_up_new_permissions() {
-    let (p, demo) = scene("1").await;
+    // Three seconds: with one, a token issued just before a second ticks over could expire
+    // between the refresh and the re-sync that uses it (lifetimes count whole seconds).
+    let (p, demo) = scene("3").await;
     let browser = Browser::new();
     demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
     p.cli(&["member", "update", "demo", "alice", "--perm", "notes.view_note", "--perm", "notes.publish_note"], None).await;
-    let_token_expire(1).await;
+    let_token_expire(3).await;
     let publish = browser.client.get(demo.url("/notes/publish")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(publish.status(), StatusCode::OK, "refreshed, re-synced, and allowed");
 }
@@ -165,12 +167,13 @@ async fn the_demo_logs_the_user_out_on_the_next_refresh_after_the_membership_is_
 
 #[tokio::test]
 async fn twenty_concurrent_requests_at_expiry_all_succeed_with_exactly_one_refresh() {
-    let (p, demo) = scene("1").await;
+    // Three seconds, for the reason given in the test above.
+    let (p, demo) = scene("3").await;
     let browser = Browser::new();
     demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
-    // On a slow machine the one-second token may already have been refreshed during sign-in.
+    // On a slow machine the token may already have been refreshed during sign-in.
     let before = p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await;
-    let_token_expire(1).await;
+    let_token_expire(3).await;
     let results = join_all((0..20).map(|_| demo.api_me(&browser))).await;
     assert!(results.iter().all(|(s, body)| *s == StatusCode::OK && body["username"] == "alice"), "{results:?}");
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, before + 1, "one refresh at the provider, not twenty");

@@ -252,7 +252,9 @@ async fn introspection_describes_own_tokens_and_hides_others() {
 #[tokio::test]
 async fn an_expired_access_token_is_refused_and_refresh_brings_a_new_one() {
     let p = TestProvider::with_scene(&[]).await;
-    p.cli(&["app", "update", "client1", "--access-token-lifetime", "1"], None).await;
+    // Lifetimes count whole seconds: a one-second token may already be expired when the
+    // refreshed one is used below.
+    p.cli(&["app", "update", "client1", "--access-token-lifetime", "3"], None).await;
     let (access, refresh) = p.tokens_for_alice().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
