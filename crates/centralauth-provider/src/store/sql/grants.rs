@@ -122,15 +122,27 @@ async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> S
     Ok(())
 }
 
-/// The active token of `table` (`access_tokens` or `refresh_tokens`) with this digest.
+/// `columns` of the active token of `table` (`access_tokens` or `refresh_tokens`) with digest
+/// `$1` at time `$2`: the one definition of "active" for every look-up.
 macro_rules! active_token_sql {
-    ($table:literal, $condition:literal) => {
+    ($columns:literal, $table:literal, $joins:literal, $condition:literal) => {
         concat!(
-            "SELECT f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at FROM ",
+            "SELECT ",
+            $columns,
+            " FROM ",
             $table,
-            " t JOIN token_families f ON f.id = t.family_id \
-             JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
-             WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+            " t JOIN token_families f ON f.id = t.family_id ",
+            $joins,
+            " WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+            $condition
+        )
+    };
+    // The columns of `ActiveRow`.
+    ($table:literal, $condition:literal) => {
+        active_token_sql!(
+            "f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at",
+            $table,
+            "JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id",
             $condition
         )
     };
@@ -311,9 +323,7 @@ impl GrantStore for SqlStore {
         let row: Option<ViewedTokenRow> = self
             .point
             .fetch_optional(
-                "SELECT f.application_id, f.user_id, t.scope, (SELECT epoch FROM cache_epoch) AS cache_epoch \
-                 FROM access_tokens t JOIN token_families f ON f.id = t.family_id \
-                 WHERE t.token_digest = $1 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND t.expires_at > $2",
+                active_token_sql!("f.application_id, f.user_id, t.scope, (SELECT epoch FROM cache_epoch) AS cache_epoch", "access_tokens", "", ""),
                 &[Arg::Bytes(&token.0), Arg::Int(now)],
             )
             .await?;
