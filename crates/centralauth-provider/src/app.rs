@@ -11,10 +11,12 @@ use crate::config::ServeConfig;
 use crate::delivery::Delivery;
 use crate::domain::keyring::KeyRing;
 use crate::domain::signing::MasterKey;
-use crate::domain::{admin, clock};
+use crate::domain::admin;
+use crate::domain::clock::SharedClock;
 use crate::http::router::router;
 use crate::http::state::{AppState, HttpSettings};
-use crate::store::{self, Store};
+use crate::domain::ports::Store;
+use crate::store;
 
 /// Rows of each kind the purge deletes per round; small, so that no round holds a lock long.
 const PURGE_BATCH: i64 = 500;
@@ -28,12 +30,14 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(database_url: &str, config: &ServeConfig, master_key: MasterKey) -> anyhow::Result<App> {
+    /// Builds the provider on `config.listen` (port 0 picks a free one). Every rule about time
+    /// reads `clock`: `clock::system()` in production, a `TestClock` in tests.
+    pub async fn build(database_url: &str, config: &ServeConfig, master_key: MasterKey, clock: SharedClock) -> anyhow::Result<App> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let store = store::connect(database_url).await?;
+        let store = store::connect(database_url, clock.clone()).await?;
         store.migrate().await?;
         let keys = Arc::new(KeyRing::new(master_key));
-        keys.ensure_keys(store.as_ref(), clock::now()).await?;
+        keys.ensure_keys(store.as_ref(), clock.now()).await?;
         let created_administrator = admin::ensure_administrator(store.as_ref()).await?.map(|(user, password)| (user.username, password));
         let listener = TcpListener::bind(config.listen).await?;
         let local = listener.local_addr()?;
@@ -45,7 +49,7 @@ impl App {
             refresh_grace_seconds: config.refresh_grace_seconds,
             trust_forwarded_for: config.trust_forwarded_for,
         };
-        Ok(App { listener, state: AppState { store, settings: Arc::new(settings), keys }, created_administrator })
+        Ok(App { listener, state: AppState { store, settings: Arc::new(settings), keys, clock }, created_administrator })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -58,8 +62,8 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let purge = tokio::spawn(purge_expired(self.state.store.clone()));
-        let delivery = tokio::spawn(Delivery::new(self.state.store.clone(), self.state.keys.clone(), self.state.issuer()).run());
+        let purge = tokio::spawn(purge_expired(self.state.store.clone(), self.state.clock.clone()));
+        let delivery = tokio::spawn(Delivery::new(self.state.store.clone(), self.state.keys.clone(), self.state.issuer(), self.state.clock.clone()).run());
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         purge.abort();
@@ -69,11 +73,11 @@ impl App {
 }
 
 /// Expired codes, tokens, sessions and login failures go without an external cron.
-async fn purge_expired(store: Arc<dyn Store>) {
+async fn purge_expired(store: Arc<dyn Store>, clock: SharedClock) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {
         interval.tick().await;
-        match store.purge_expired(clock::now(), PURGE_BATCH).await {
+        match store.purge_expired(clock.now(), PURGE_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "expired rows purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

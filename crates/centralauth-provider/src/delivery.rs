@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::domain::clock::{self, UnixTime};
+use crate::domain::clock::{SharedClock, UnixTime};
 use crate::domain::keyring::KeyRing;
 use crate::domain::oidc::{EventClaims, EventFacts, EventKind};
 use crate::domain::signing::{Algorithm, SigningKey};
-use crate::store::{PendingEvent, Store};
+use crate::domain::ports::{PendingEvent, Store};
 
 /// How often the outbox is read: a change reaches its applications within this and one request.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -33,10 +33,11 @@ pub struct Delivery {
     keys: Arc<KeyRing>,
     issuer: String,
     http: reqwest::Client,
+    clock: SharedClock,
 }
 
 impl Delivery {
-    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, issuer: String) -> Self {
+    pub fn new(store: Arc<dyn Store>, keys: Arc<KeyRing>, issuer: String, clock: SharedClock) -> Self {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             // A receiver's redirect is not followed: the token is for that URI only.
@@ -44,7 +45,7 @@ impl Delivery {
             .user_agent(concat!("centralauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { store, keys, issuer, http }
+        Self { store, keys, issuer, http, clock }
     }
 
     pub async fn run(self) {
@@ -59,7 +60,7 @@ impl Delivery {
     }
 
     async fn deliver_due(&self) -> crate::domain::Result<()> {
-        let now = clock::now();
+        let now = self.clock.now();
         let due = self.store.claim_due_events(now, now + LEASE_SECONDS, BATCH).await?;
         // One key look-up per algorithm and round, not per delivery.
         let mut keys: Vec<(Algorithm, Result<SigningKey, String>)> = Vec::new();
@@ -79,7 +80,7 @@ impl Delivery {
     }
 
     async fn deliver(&self, event: PendingEvent, key: Result<SigningKey, String>) {
-        let now = clock::now();
+        let now = self.clock.now();
         let outcome = match self.send(&event, key, now).await {
             Ok(()) => {
                 tracing::info!(client_id = %event.client_id, kind = event.kind.as_str(), attempts = event.attempts + 1, "back-channel event delivered");

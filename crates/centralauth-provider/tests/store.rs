@@ -10,7 +10,9 @@ use centralauth_provider::domain::scope::Scope;
 use centralauth_provider::domain::secret::Secret;
 use centralauth_provider::domain::secret::SecretDigest;
 use centralauth_provider::domain::user::{Email, NewUser, Role, UserChanges, UserId, Username};
-use centralauth_provider::store::{self, CodeGrant, NewAuthorizationCode, NewTokenPair, Store, StoreError};
+use centralauth_provider::domain::clock;
+use centralauth_provider::domain::ports::{CodeGrant, NewAuthorizationCode, NewTokenPair, Store, StoreError};
+use centralauth_provider::store;
 use std::sync::Arc;
 
 /// A migrated store on a fresh database, and what keeps that database alive.
@@ -46,13 +48,13 @@ async fn fixture() -> Fixture {
         sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.unwrap();
         let mut url = url::Url::parse(&admin).unwrap();
         url.set_path(&name);
-        let store = store::connect(url.as_str()).await.unwrap();
+        let store = store::connect(url.as_str(), clock::system()).await.unwrap();
         store.migrate().await.unwrap();
         Fixture { store, url: url.to_string(), _dir: None, postgres: Some((admin, name)) }
     } else {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/store.db", dir.path().display());
-        let store = store::connect(&url).await.unwrap();
+        let store = store::connect(&url, clock::system()).await.unwrap();
         store.migrate().await.unwrap();
         Fixture { store, url, _dir: Some(dir), postgres: None }
     }
@@ -138,7 +140,7 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     let store = f.store.as_ref();
     let app = application(store, "one").await;
     let alice = user(store, "alice").await;
-    let now = centralauth_provider::domain::clock::now();
+    let now = clock::Clock::now(&clock::SystemClock);
     let code = |expires_at| NewAuthorizationCode {
         digest: Secret::generate().digest(),
         grant: CodeGrant {
@@ -189,7 +191,7 @@ async fn outbox_deliveries_are_written_with_the_change_and_leased_to_one_sender_
     let f = fixture().await;
     let store = f.store.as_ref();
     let (app, mut spec) = listening_application(store).await;
-    let now = centralauth_provider::domain::clock::now();
+    let now = clock::Clock::now(&clock::SystemClock);
     assert!(store.claim_due_events(now, now + 30, 10).await.unwrap().is_empty(), "creating a membership announces nothing");
 
     spec.flags.is_staff = true;
@@ -249,7 +251,7 @@ fn names(users: &[centralauth_provider::domain::user::User]) -> Vec<&str> {
 #[tokio::test]
 async fn the_user_list_pages_by_username_and_searches_name_and_address_prefixes_best_match_first() {
     use centralauth_provider::domain::user::UserChanges;
-    use centralauth_provider::store::UserQuery;
+    use centralauth_provider::domain::ports::UserQuery;
     let f = fixture().await;
     let store = f.store.as_ref();
     person(store, "alice", "a.liddell@example.org", "Alice", "Liddell", Role::User).await;
@@ -288,7 +290,7 @@ async fn the_user_list_pages_by_username_and_searches_name_and_address_prefixes_
 
 #[tokio::test]
 async fn deleting_an_application_takes_its_permissions_groups_and_memberships_with_it() {
-    use centralauth_provider::store::ApplicationUsage;
+    use centralauth_provider::domain::ports::ApplicationUsage;
     let f = fixture().await;
     let store = f.store.as_ref();
     let (one, two) = (application(store, "one").await, application(store, "two").await);
@@ -395,7 +397,7 @@ async fn api_tokens_are_found_by_digest_until_revoked_and_only_while_their_owner
 
 #[tokio::test]
 async fn the_audit_query_filters_by_actor_application_and_user_and_pages_by_id() {
-    use centralauth_provider::store::AuditQuery;
+    use centralauth_provider::domain::ports::AuditQuery;
     let f = fixture().await;
     let store = f.store.as_ref();
     let one = application(store, "one").await;
@@ -413,7 +415,7 @@ async fn the_audit_query_filters_by_actor_application_and_user_and_pages_by_id()
         before_id,
         limit,
     };
-    let actions = |records: &[centralauth_provider::store::AuditRecord]| records.iter().map(|r| r.action.clone()).collect::<Vec<_>>();
+    let actions = |records: &[centralauth_provider::domain::ports::AuditRecord]| records.iter().map(|r| r.action.clone()).collect::<Vec<_>>();
     let by_dana = store.query_audit(&query(Some("user:dana"), false, false, None, 10)).await.unwrap();
     assert_eq!(actions(&by_dana), ["membership.create", "group.create", "group.create"], "newest first");
     let of_app = store.query_audit(&query(None, true, false, None, 10)).await.unwrap();
@@ -440,7 +442,7 @@ fn token_pair(now: i64) -> NewTokenPair {
 
 /// Signs `user` in to `app`: the access token of a fresh grant.
 async fn access_token(store: &dyn Store, app: &centralauth_provider::domain::application::Application, user: UserId) -> SecretDigest {
-    let now = centralauth_provider::domain::clock::now();
+    let now = clock::Clock::now(&clock::SystemClock);
     let code = NewAuthorizationCode {
         digest: Secret::generate().digest(),
         grant: CodeGrant {
@@ -466,7 +468,7 @@ async fn what_user_answers_follows_every_change_at_once_whichever_process_makes_
     let f = fixture().await;
     let store = f.store.as_ref();
     // Another process (the CLI) or provider instance on the same database, with its own memory.
-    let other = store::connect(&f.url).await.unwrap();
+    let other = store::connect(&f.url, clock::system()).await.unwrap();
     let app = application(store, "one").await;
     let alice = user(store, "alice").await;
     store.sync_permissions(app.id, vec![declared("a", "view"), declared("a", "add"), declared("a", "change")], 3, &actor()).await.unwrap();
@@ -477,7 +479,7 @@ async fn what_user_answers_follows_every_change_at_once_whichever_process_makes_
     let mut spec = MembershipSpec { application_id: app.id, user_id: alice.id, flags, groups: vec![group.id], permissions: vec![id("add")] };
     store.insert_membership(&spec, &actor()).await.unwrap();
     let token = access_token(store, &app, alice.id).await;
-    let now = centralauth_provider::domain::clock::now();
+    let now = clock::Clock::now(&clock::SystemClock);
     let seen = || async {
         let found = store.access_token_view(&token, now).await.unwrap().expect("an active token");
         found.view.map(|v| {

@@ -8,7 +8,7 @@ use crate::domain::application::{PkcePolicy, TokenLifetimes, parse_name};
 use crate::domain::audit::Actor;
 use crate::domain::redirect_uri::RedirectUriMatch;
 use crate::domain::secret::Secret;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::domain::admin;
 use crate::domain::audit::Actor;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {

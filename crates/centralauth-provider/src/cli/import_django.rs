@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::django_source;
 use crate::domain::application::TokenLifetimes;
 use crate::domain::audit::Actor;
-use crate::domain::clock;
+use crate::domain::clock::SharedClock;
 use crate::domain::django_import::{ImportMode, ImportReport, ImportSettings, Progress, TokenImport};
 
 /// Report lines printed per kind of line before the rest are only counted.
@@ -41,7 +41,7 @@ pub struct ImportDjangoArgs {
     refresh_token_lifetime: i64,
 }
 
-pub async fn run(database_url: &str, args: ImportDjangoArgs) -> anyhow::Result<()> {
+pub async fn run(database_url: &str, args: ImportDjangoArgs, clock: SharedClock) -> anyhow::Result<()> {
     let lifetimes = TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime }.validate()?;
     let tokens = if args.with_tokens { TokenImport::Import } else { TokenImport::Skip };
     let mode = if args.dry_run { ImportMode::DryRun } else { ImportMode::Apply };
@@ -49,8 +49,8 @@ pub async fn run(database_url: &str, args: ImportDjangoArgs) -> anyhow::Result<(
     // The source is read before this database is opened: an unreadable or foreign source
     // leaves this one untouched, not even migrated.
     let export = django_source::read(&args.from, tokens, &progress).await?;
-    let store = super::open(database_url).await?;
-    let settings = ImportSettings { mode, tokens, lifetimes, source: django_source::redacted(&args.from), now: clock::now() };
+    let store = super::open(database_url, clock.clone()).await?;
+    let settings = ImportSettings { mode, tokens, lifetimes, source: django_source::redacted(&args.from), now: clock.now() };
     let report = store.import_django(&export, &settings, &Actor::cli(), &progress).await;
     progress.finish();
     print_report(&report?, tokens);

@@ -6,8 +6,8 @@ use crate::domain::audit::Actor;
 use crate::domain::keyring::KeyRing;
 use crate::domain::oidc::ROTATION_GRACE_SECONDS;
 use crate::domain::signing::{Algorithm, MasterKey};
-use crate::domain::clock;
-use crate::store::Store;
+use crate::domain::clock::UnixTime;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -23,9 +23,8 @@ pub enum KeysCommand {
     },
 }
 
-pub async fn run(store: &dyn Store, master_key: MasterKey, command: &KeysCommand) -> anyhow::Result<()> {
+pub async fn run(store: &dyn Store, master_key: MasterKey, command: &KeysCommand, now: UnixTime) -> anyhow::Result<()> {
     let keys = KeyRing::new(master_key);
-    let now = clock::now();
     keys.ensure_keys(store, now).await?;
     match command {
         KeysCommand::List => {

@@ -6,7 +6,7 @@ use super::parse_bool;
 use crate::domain::admin::{self, MembershipChanges};
 use crate::domain::audit::Actor;
 use crate::domain::membership::effective_pairs;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {

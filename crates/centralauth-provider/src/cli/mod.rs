@@ -15,7 +15,9 @@ use std::io::BufRead;
 use clap::{Parser, Subcommand};
 
 use crate::config::{LogFormat, ServeConfig};
-use crate::store::{self, Store};
+use crate::domain::clock::{self, SharedClock};
+use crate::domain::ports::Store;
+use crate::store;
 
 #[derive(Debug, Parser)]
 #[command(name = "centralauth", version, about = "Central identity and permission provider, wire-compatible with django-centralauth")]
@@ -79,23 +81,25 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The one place the CLI takes the time from: every command runs on the system's clock.
+    let clock = clock::system();
     match cli.command {
-        Command::Serve(ref config) => serve::serve(&cli.database_url, config.clone(), cli.master_key()?).await,
-        Command::Keys(ref cmd) => keys::run(open(&cli.database_url).await?.as_ref(), cli.master_key()?, cmd).await,
-        Command::Check(config) => serve::check(&cli.database_url, config).await,
+        Command::Serve(ref config) => serve::serve(&cli.database_url, config.clone(), cli.master_key()?, clock).await,
+        Command::Keys(ref cmd) => keys::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cli.master_key()?, cmd, clock.now()).await,
+        Command::Check(config) => serve::check(&cli.database_url, config, clock).await,
         Command::Migrate => {
-            open(&cli.database_url).await?;
+            open(&cli.database_url, clock.clone()).await?;
             println!("migrations applied");
             Ok(())
         }
-        Command::User(cmd) => user::run(open(&cli.database_url).await?.as_ref(), cmd).await,
-        Command::App(cmd) => app::run(open(&cli.database_url).await?.as_ref(), cmd).await,
-        Command::Group(cmd) => group::run(open(&cli.database_url).await?.as_ref(), cmd).await,
-        Command::Member(cmd) => member::run(open(&cli.database_url).await?.as_ref(), cmd).await,
-        Command::Token(cmd) => token::run(open(&cli.database_url).await?.as_ref(), cmd).await,
-        Command::ImportDjango(args) => import_django::run(&cli.database_url, args).await,
+        Command::User(cmd) => user::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::App(cmd) => app::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::Group(cmd) => group::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::Member(cmd) => member::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::Token(cmd) => token::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::ImportDjango(args) => import_django::run(&cli.database_url, args, clock).await,
         Command::Audit { limit } => {
-            let store = open(&cli.database_url).await?;
+            let store = open(&cli.database_url, clock.clone()).await?;
             for entry in store.recent_audit(limit).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
@@ -113,8 +117,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Opens the database and applies pending migrations, so every command works on a fresh file.
-async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    let store = store::connect(url).await?;
+async fn open(url: &str, clock: SharedClock) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let store = store::connect(url, clock).await?;
     store.migrate().await?;
     Ok(store)
 }

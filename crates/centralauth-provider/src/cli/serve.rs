@@ -2,10 +2,11 @@
 
 use crate::app::{App, shutdown_signal};
 use crate::config::ServeConfig;
+use crate::domain::clock::SharedClock;
 use crate::domain::signing::MasterKey;
 
-pub async fn serve(database_url: &str, config: ServeConfig, master_key: MasterKey) -> anyhow::Result<()> {
-    let app = App::build(database_url, &config, master_key).await?;
+pub async fn serve(database_url: &str, config: ServeConfig, master_key: MasterKey, clock: SharedClock) -> anyhow::Result<()> {
+    let app = App::build(database_url, &config, master_key, clock).await?;
     if let Some((username, password)) = &app.created_administrator {
         println!("created administrator {username:?} with one-time password: {password}");
         println!("sign in at /account/login/ and keep this password safe; it is not shown again");
@@ -18,9 +19,9 @@ pub async fn serve(database_url: &str, config: ServeConfig, master_key: MasterKe
     Ok(())
 }
 
-pub async fn check(database_url: &str, config: ServeConfig) -> anyhow::Result<()> {
+pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) -> anyhow::Result<()> {
     config.validate().map_err(anyhow::Error::msg)?;
-    let store = crate::store::connect(database_url).await?;
+    let store = crate::store::connect(database_url, clock).await?;
     store.ping().await?;
     println!("database_url = {:?}", redact(database_url));
     println!("listen = {:?}", config.listen.to_string());

@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::domain::admin;
 use crate::domain::audit::Actor;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -46,7 +46,7 @@ pub async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Result<()>
         }
         TokenCommand::Revoke { id } => {
             store.revoke_api_token(id, None, &actor).await.map_err(|e| match e {
-                crate::store::StoreError::NotFound => anyhow::anyhow!("no live API token with id {id}"),
+                crate::domain::ports::StoreError::NotFound => anyhow::anyhow!("no live API token with id {id}"),
                 other => other.into(),
             })?;
             println!("revoked API token {id}");

@@ -7,7 +7,7 @@ use crate::domain::admin::{self, UserInput};
 use crate::domain::audit::Actor;
 use crate::domain::password;
 use crate::domain::user::{Email, Role, UserChanges, parse_name};
-use crate::store::{Store, UserQuery};
+use crate::domain::ports::{Store, UserQuery};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

@@ -12,7 +12,7 @@ use super::secret::Secret;
 use super::signing::Algorithm;
 use super::user::{Email, NewUser, Role, User, Username, parse_name as parse_person_name};
 use super::{Error, Result};
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 /// Minimum length of a password set by an administrator or a user (NIST SP 800-63B §5.1.1).
 pub const MIN_PASSWORD_LENGTH: usize = 8;
@@ -380,7 +380,7 @@ pub async fn rotate_client_secret(store: &dyn Store, mut app: Application, actor
 }
 
 /// A new API token for `owner`, returned in plain text this once.
-pub async fn create_api_token(store: &dyn Store, owner: super::user::UserId, name: &str, actor: &Actor) -> Result<(crate::store::ApiToken, Secret)> {
+pub async fn create_api_token(store: &dyn Store, owner: super::user::UserId, name: &str, actor: &Actor) -> Result<(crate::domain::ports::ApiToken, Secret)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::invalid("name", "must be 1 to 100 characters"));

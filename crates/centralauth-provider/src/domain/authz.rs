@@ -6,7 +6,7 @@
 use super::application::ApplicationId;
 use super::user::{Role, User, UserId};
 use super::{Error, Result};
-use crate::store::Store;
+use crate::domain::ports::UserStore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminScope {
@@ -27,7 +27,7 @@ pub struct Administrator {
 }
 
 impl Administrator {
-    pub async fn load(store: &dyn Store, user: &User) -> Result<Self> {
+    pub async fn load(store: &dyn UserStore, user: &User) -> Result<Self> {
         let scope = match user.role {
             Role::Administrator => AdminScope::Full,
             Role::User => match store.delegated_applications(user.id).await? {

@@ -9,7 +9,7 @@ use super::audit::Actor;
 use super::clock::UnixTime;
 use super::signing::{self, Algorithm, MasterKey, SigningKey, StoredKey};
 use super::{Error, Result};
-use crate::store::Store;
+use crate::domain::ports::KeyStore;
 
 pub struct KeyRing {
     master: MasterKey,
@@ -23,7 +23,7 @@ impl KeyRing {
 
     /// Creates the first key of every algorithm that has none, and checks that the master key
     /// opens the keys already there (a wrong one is a configuration error, found at start).
-    pub async fn ensure_keys(&self, store: &dyn Store, now: UnixTime) -> Result<()> {
+    pub async fn ensure_keys(&self, store: &dyn KeyStore, now: UnixTime) -> Result<()> {
         for algorithm in Algorithm::ALL {
             match store.active_signing_key(algorithm.as_str()).await? {
                 Some(stored) => {
@@ -40,7 +40,7 @@ impl KeyRing {
     }
 
     /// The key that signs for `algorithm` now.
-    pub async fn signing_key(&self, store: &dyn Store, algorithm: Algorithm) -> Result<SigningKey> {
+    pub async fn signing_key(&self, store: &dyn KeyStore, algorithm: Algorithm) -> Result<SigningKey> {
         let stored = store.active_signing_key(algorithm.as_str()).await?.ok_or(Error::not_found("signing key"))?;
         self.unseal(&stored)
     }
@@ -56,7 +56,7 @@ impl KeyRing {
 
     /// Replaces the active key of `algorithm`; the old one stays published for `retire_after`
     /// seconds, so that tokens it signed keep verifying until they expire.
-    pub async fn rotate(&self, store: &dyn Store, algorithm: Algorithm, retire_after: i64, now: UnixTime, actor: &Actor) -> Result<StoredKey> {
+    pub async fn rotate(&self, store: &dyn KeyStore, algorithm: Algorithm, retire_after: i64, now: UnixTime, actor: &Actor) -> Result<StoredKey> {
         let key = generate(algorithm, &self.master, now).await?;
         store.rotate_signing_key(&key, now, now + retire_after, actor).await?;
         Ok(key)

@@ -9,7 +9,7 @@ use super::secret::Secret;
 use super::session::LIFETIME_SECONDS;
 use super::user::{User, username_key};
 use super::{Error, Result};
-use crate::store::Store;
+use crate::domain::ports::{LoginThrottleStore, SessionStore, UserStore};
 
 /// Failed attempts allowed per window before sign-in is refused for a while.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 10;
@@ -39,7 +39,8 @@ fn address_key(address: IpAddr) -> String {
     }
 }
 
-pub async fn sign_in(store: &dyn Store, identifier: &str, password: &str, address: IpAddr, now: UnixTime) -> Result<StartedSession> {
+pub async fn sign_in<S: UserStore + SessionStore + LoginThrottleStore + ?Sized>(
+    store: &S, identifier: &str, password: &str, address: IpAddr, now: UnixTime) -> Result<StartedSession> {
     let keys = [account_key(identifier), address_key(address)];
     let since = now - WINDOW_SECONDS;
     if store.count_login_failures(&keys[0], since).await? >= MAX_FAILURES_PER_ACCOUNT

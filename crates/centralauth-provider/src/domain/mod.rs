@@ -1,6 +1,6 @@
 //! The rules of the identity and permission service: users, applications, permissions, groups,
 //! memberships, tokens and grants. Nothing here knows HTTP or SQL; storage is reached through
-//! the traits of `crate::store`.
+//! the ports it defines (`ports`), which the `store` module implements.
 
 pub mod admin;
 pub mod application;
@@ -14,6 +14,7 @@ pub mod login;
 pub mod membership;
 pub mod oidc;
 pub mod password;
+pub mod ports;
 pub mod permission;
 pub mod pkce;
 pub mod redirect_uri;
@@ -23,7 +24,7 @@ pub mod session;
 pub mod signing;
 pub mod user;
 
-use crate::store::StoreError;
+use ports::StoreError;
 
 /// Everything a domain operation can fail with, by meaning.
 #[derive(Debug, thiserror::Error)]

@@ -16,10 +16,9 @@ use base64::Engine;
 use super::error::OAuthError;
 use super::state::{AppState, HttpSettings};
 use crate::domain::application::Application;
-use crate::domain::clock;
 use crate::domain::secret::{SecretDigest, constant_time_eq};
 use crate::domain::session::SessionUser;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 /// Decoded `application/x-www-form-urlencoded` parameters (a body or a query string).
 /// RFC 6749 §3.1: a parameter sent more than once is an error, so look-ups report duplicates.
@@ -189,7 +188,7 @@ where
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(Self(None)) };
         let session =
-            state.store.find_session(&SecretDigest::of(cookie.value()), clock::now()).await.map_err(super::error::PageError::internal)?;
+            state.store.find_session(&SecretDigest::of(cookie.value()), state.clock.now()).await.map_err(super::error::PageError::internal)?;
         Ok(Self(session))
     }
 }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::domain::clock::SharedClock;
 use crate::domain::keyring::KeyRing;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 /// What the HTTP layer needs to know beyond the store.
 #[derive(Debug, Clone)]
@@ -24,10 +25,12 @@ pub struct HttpSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn crate::store::Store>,
+    pub store: Arc<dyn Store>,
     pub settings: Arc<HttpSettings>,
     /// The OpenID Connect signing keys.
     pub keys: Arc<KeyRing>,
+    /// Where every handler reads the time (`domain::clock`).
+    pub clock: SharedClock,
 }
 
 impl AppState {
@@ -46,5 +49,11 @@ impl FromRef<AppState> for Arc<dyn Store> {
 impl FromRef<AppState> for Arc<HttpSettings> {
     fn from_ref(state: &AppState) -> Self {
         state.settings.clone()
+    }
+}
+
+impl FromRef<AppState> for SharedClock {
+    fn from_ref(state: &AppState) -> Self {
+        state.clock.clone()
     }
 }

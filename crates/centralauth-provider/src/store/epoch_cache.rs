@@ -9,7 +9,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::MembershipView;
+use crate::domain::ports::MembershipView;
 use crate::domain::application::{Application, ApplicationId};
 use crate::domain::user::UserId;
 

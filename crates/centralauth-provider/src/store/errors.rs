@@ -1,6 +1,6 @@
 //! The one place where driver errors become [`StoreError`]s.
 
-use super::StoreError;
+use crate::domain::ports::StoreError;
 
 /// Maps a driver error; a unique-constraint violation becomes `Conflict(what)`. SQLite names no
 /// constraint, so the caller that knows the column says what conflicted.

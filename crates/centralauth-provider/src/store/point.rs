@@ -10,7 +10,7 @@
 
 use rusqlite::types::FromSql;
 
-use super::StoreError;
+use crate::domain::ports::StoreError;
 
 /// A bound parameter of a point statement, for either backend.
 #[derive(Debug, Clone, Copy)]

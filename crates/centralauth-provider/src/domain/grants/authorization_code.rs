@@ -9,7 +9,7 @@ use crate::domain::scope::Scope;
 use crate::domain::secret::{Secret, SecretDigest};
 use crate::domain::user::UserId;
 use crate::domain::{Error, Result};
-use crate::store::{CodeExchange, CodeGrant, CodeRejection, NewAuthorizationCode, Store};
+use crate::domain::ports::{CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode};
 
 /// RFC 9700 §4.2.1 asks for short-lived codes; 60 s is django-oauth-toolkit's default.
 pub const CODE_LIFETIME_SECONDS: i64 = 60;
@@ -35,17 +35,9 @@ pub fn check_pkce_policy(app: &Application, challenge: Option<&CodeChallenge>) -
     Ok(())
 }
 
-/// No membership, no access: the user must have an active membership in the application.
-pub async fn ensure_member(store: &dyn Store, app: &Application, user: UserId) -> Result<()> {
-    match store.find_membership(app.id, user).await? {
-        Some(m) if m.flags.is_active => Ok(()),
-        _ => Err(Error::AccessDenied),
-    }
-}
-
-/// Issues a code for a signed-in member.
-pub async fn issue_code(
-    store: &dyn Store,
+/// Issues a code for a signed-in member: no membership, no access (an inactive one neither).
+pub async fn issue_code<S: MembershipStore + GrantStore + ?Sized>(
+    store: &S,
     app: &Application,
     user: UserId,
     auth_time: UnixTime,
@@ -53,7 +45,10 @@ pub async fn issue_code(
     request: &AuthorizationRequest,
     now: UnixTime,
 ) -> Result<Secret> {
-    ensure_member(store, app, user).await?;
+    match store.find_membership(app.id, user).await? {
+        Some(m) if m.flags.is_active => {}
+        _ => return Err(Error::AccessDenied),
+    }
     let code = Secret::generate();
     store
         .insert_authorization_code(&NewAuthorizationCode {
@@ -100,7 +95,7 @@ fn judge(grant: &CodeGrant, request: &CodeTokenRequest<'_>, now: UnixTime) -> Re
 }
 
 /// Exchanges a code for tokens. A second use of a code revokes what the first one got.
-pub async fn exchange(store: &dyn Store, app: &Application, request: &CodeTokenRequest<'_>, now: UnixTime) -> Result<IssuedTokens> {
+pub async fn exchange(store: &dyn GrantStore, app: &Application, request: &CodeTokenRequest<'_>, now: UnixTime) -> Result<IssuedTokens> {
     let (access, refresh, digests) = new_pair(app, now);
     let check = |grant: &CodeGrant| judge(grant, request, now);
     match store.exchange_authorization_code(&SecretDigest::of(request.code), app.id, now, &check, &digests).await? {

@@ -9,7 +9,7 @@ use super::clock::UnixTime;
 use super::scope::Scope;
 use super::secret::Secret;
 use super::user::UserId;
-use crate::store::NewTokenPair;
+use crate::domain::ports::NewTokenPair;
 
 /// A freshly issued token pair, the only time the plain values exist.
 #[derive(Debug)]

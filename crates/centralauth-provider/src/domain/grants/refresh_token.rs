@@ -7,10 +7,10 @@ use crate::domain::clock::UnixTime;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::{Error, Result};
-use crate::store::{RefreshOutcome, Store};
+use crate::domain::ports::{GrantStore, RefreshOutcome};
 
 pub async fn refresh(
-    store: &dyn Store,
+    store: &dyn GrantStore,
     app: &Application,
     refresh_token: &str,
     requested_scope: Option<&str>,

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::domain::secret::{Secret, SecretDigest};
-use crate::domain::{Error, clock, login};
+use crate::domain::{Error, login};
 use crate::http::error::PageError;
 use crate::http::extract::{CSRF_COOKIE, ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok};
 use crate::http::i18n::{Lang, Texts};
@@ -67,7 +67,7 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
     if username.is_empty() || password.is_empty() || username.len() > 254 || password.len() > 1024 {
         return (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response();
     }
-    match login::sign_in(state.store.as_ref(), username, password, addr, clock::now()).await {
+    match login::sign_in(state.store.as_ref(), username, password, addr, state.clock.now()).await {
         Ok(started) => {
             // A new session id at every sign-in (session fixation); the old one is dropped.
             if let Some(old) = jar.get(SESSION_COOKIE) {
@@ -99,7 +99,7 @@ pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar
 /// by back-channel logout) and removes the cookie.
 pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
     if let Some(session) = jar.get(SESSION_COOKIE) {
-        let ended = state.store.end_session(&SecretDigest::of(session.value()), clock::now()).await.map_err(PageError::internal)?;
+        let ended = state.store.end_session(&SecretDigest::of(session.value()), state.clock.now()).await.map_err(PageError::internal)?;
         if let Some(ended) = ended {
             tracing::info!(user = ended.user_id.0, applications = ended.notified.len(), "signed out");
         }

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::UserInfo;
 
-use crate::domain::clock;
 use crate::domain::membership::effective_pairs;
 use crate::domain::secret::SecretDigest;
 use crate::http::error::ApiError;
@@ -31,7 +30,7 @@ pub fn unauthorized(error: Option<&str>) -> Response {
 #[tracing::instrument(skip_all)]
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let Some(token) = bearer_token(&headers) else { return Ok(unauthorized(None)) };
-    let found = state.store.access_token_view(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?;
+    let found = state.store.access_token_view(&SecretDigest::of(token), state.clock.now()).await.map_err(crate::domain::Error::from)?;
     let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
     let Some(view) = found.view else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the user has no membership in this application"));

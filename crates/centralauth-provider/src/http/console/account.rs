@@ -11,7 +11,7 @@ use super::{Chrome, Console, ConsolePost, OrFail, Outcome};
 use axum::http::StatusCode;
 
 use crate::domain::user::username_key;
-use crate::domain::{Error, admin, clock, login};
+use crate::domain::{Error, admin, login};
 use crate::http::extract::SESSION_COOKIE;
 
 /// An application the user may sign in to, with where it lives.
@@ -67,7 +67,7 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
         // A wrong current password counts against the account's sign-in budget: a session
         // left open must not become a way to guess the password.
         let key = format!("account:{}", username_key(&c.admin.username));
-        let now = clock::now();
+        let now = c.state.clock.now();
         if c.store().count_login_failures(&key, now - login::WINDOW_SECONDS).await.or_fail(&c)? >= login::MAX_FAILURES_PER_ACCOUNT {
             return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited));
         }
@@ -86,7 +86,7 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
 /// Ends every session of the user (each application signed in through one is told by
 /// back-channel logout), this browser's included.
 pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome {
-    let ended = c.store().end_user_sessions(c.admin.user_id, clock::now()).await.or_fail(&c)?;
+    let ended = c.store().end_user_sessions(c.admin.user_id, c.state.clock.now()).await.or_fail(&c)?;
     tracing::info!(user = c.admin.user_id.0, sessions = ended.len(), "signed out everywhere");
     let jar = c.jar().remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
@@ -100,7 +100,7 @@ fn token_shown_once() -> ShownOnce {
 #[template(path = "console/tokens.html")]
 struct TokensPage<'a> {
     c: Chrome<'a>,
-    tokens: Vec<crate::store::ApiToken>,
+    tokens: Vec<crate::domain::ports::ApiToken>,
     new_token: Option<String>,
     name: String,
     errors: FormErrors,
@@ -143,7 +143,7 @@ pub async fn revoke_token(axum::extract::Path(id): axum::extract::Path<String>, 
     let id = id.parse::<i64>().map_err(|_| c.not_found())?;
     match c.store().revoke_api_token(id, Some(c.admin.user_id), &c.admin.actor()).await {
         Ok(()) => c.redirect("/console/account/tokens/?notice=saved"),
-        Err(crate::store::StoreError::NotFound) => Err(c.not_found()),
+        Err(crate::domain::ports::StoreError::NotFound) => Err(c.not_found()),
         Err(e) => Err(c.fail(e)),
     }
 }

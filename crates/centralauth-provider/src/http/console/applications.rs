@@ -15,7 +15,7 @@ use crate::domain::application::{Application, PkcePolicy, TokenLifetimes};
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::secret::Secret;
 use crate::domain::signing::Algorithm;
-use crate::store::{ApplicationUsage, PermissionUsage};
+use crate::domain::ports::{ApplicationUsage, PermissionUsage};
 
 /// Carries a new client secret from the POST that made it to the one page that shows it
 /// (Post/Redirect/Get without server-side state); the page removes it.

@@ -14,7 +14,7 @@ use crate::domain::application::Application;
 use crate::domain::membership::{Group, GroupId};
 use crate::domain::permission::PermissionId;
 use crate::domain::user::UserId;
-use crate::store::UserQuery;
+use crate::domain::ports::UserQuery;
 
 /// Members offered by the picker; larger applications add members from the membership page.
 const PICKER_MEMBERS: i64 = 1000;

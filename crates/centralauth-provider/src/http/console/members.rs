@@ -13,7 +13,7 @@ use crate::domain::membership::{GroupId, MembershipFlags};
 use crate::domain::permission::PermissionId;
 use crate::domain::user::{User, UserId, username_key};
 use crate::http::extract::Params;
-use crate::store::{MemberSummary, UserQuery};
+use crate::domain::ports::{MemberSummary, UserQuery};
 
 const PAGE: i64 = 50;
 const CANDIDATES: i64 = 20;

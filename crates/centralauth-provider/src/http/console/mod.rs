@@ -30,7 +30,7 @@ use super::state::AppState;
 use crate::domain::application::{Application, ApplicationId};
 use crate::domain::authz::Administrator;
 use crate::domain::secret::SecretDigest;
-use crate::domain::{Error, clock};
+use crate::domain::Error;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for Console {
         let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(sign_in()) };
         let store = state.store.as_ref();
         let internal = |e: &dyn std::fmt::Display| ConsoleError::from(PageError::internal(e).into_response());
-        let session = store.find_session(&SecretDigest::of(cookie.value()), clock::now()).await.map_err(|e| internal(&e))?;
+        let session = store.find_session(&SecretDigest::of(cookie.value()), state.clock.now()).await.map_err(|e| internal(&e))?;
         let Some(session) = session else { return Err(sign_in()) };
         let user = store.find_user_by_id(session.user_id).await.map_err(|e| internal(&e))?;
         let Some(user) = user.filter(|u| u.is_active) else { return Err(sign_in()) };
@@ -173,7 +173,7 @@ impl Console {
         }
     }
 
-    pub fn store(&self) -> &dyn crate::store::Store {
+    pub fn store(&self) -> &dyn crate::domain::ports::Store {
         self.state.store.as_ref()
     }
 

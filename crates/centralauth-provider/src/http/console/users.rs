@@ -10,7 +10,7 @@ use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::application::ApplicationId;
 use crate::domain::user::{Role, User, UserId, username_key};
 use crate::http::extract::Params;
-use crate::store::{UserMembership, UserQuery};
+use crate::domain::ports::{UserMembership, UserQuery};
 
 const PAGE: i64 = 50;
 

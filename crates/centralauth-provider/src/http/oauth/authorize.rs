@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use centralauth_wire::OAuthErrorCode;
 use url::Url;
 
-use crate::domain::clock;
 use crate::domain::grants::authorization_code::{self, AuthorizationRequest};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect_uri;
@@ -189,7 +188,7 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
         return client.error(OAuthErrorCode::InvalidRequest, Some(&e.to_string()));
     }
 
-    let now = clock::now();
+    let now = state.clock.now();
     // A sign-in is needed without a session, when the client demands a fresh one (prompt=login),
     // or when the session's sign-in is older than max_age (OpenID Connect Core §3.1.2.1).
     let session = session.filter(|s| !prompt.login && max_age.is_none_or(|m| now - s.auth_time <= m));

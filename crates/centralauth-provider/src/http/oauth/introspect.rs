@@ -7,12 +7,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::{IntrospectionResponse, OAuthErrorCode};
 
-use crate::domain::clock;
 use crate::domain::secret::SecretDigest;
 use crate::http::error::OAuthError;
 use crate::http::extract::{ClientCredentials, OAuthForm, Params};
 use crate::http::state::AppState;
-use crate::store::TokenKind;
+use crate::domain::ports::TokenKind;
 
 pub async fn introspect_form(
     State(state): State<AppState>,
@@ -42,7 +41,7 @@ async fn introspect(state: AppState, headers: HeaderMap, params: Params) -> Resu
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?
         .ok_or_else(|| OAuthError::invalid_request("Missing token parameter."))?;
     let digest = SecretDigest::of(token);
-    let now = clock::now();
+    let now = state.clock.now();
     let store = state.store.as_ref();
     let hint_refresh = matches!(params.get("token_type_hint"), Ok(Some("refresh_token")));
     // RFC 7662 §2.1: the hint only orders the look-ups.

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use url::Url;
 
-use crate::domain::clock;
 use crate::domain::signing::verify_own_token;
 use crate::http::account::login::{csrf_token, end_session};
 use crate::http::error::PageError;
@@ -31,7 +30,7 @@ async fn validated_return(state: &AppState, params: &Params) -> Result<Option<Ur
     // the client, and must agree with client_id when both are given.
     let hinted_client = match hint {
         Some(token) => {
-            let keys = state.store.published_signing_keys(clock::now()).await.map_err(|_| ())?;
+            let keys = state.store.published_signing_keys(state.clock.now()).await.map_err(|_| ())?;
             let claims = verify_own_token(token, &keys).ok_or(())?;
             match claims.get("aud") {
                 Some(serde_json::Value::String(aud)) => Some(aud.clone()),

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::OAuthErrorCode;
 
-use crate::domain::clock;
 use crate::domain::secret::SecretDigest;
 use crate::http::error::OAuthError;
 use crate::http::extract::{ClientCredentials, OAuthForm};
@@ -25,6 +24,6 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, OAuthForm
         .get("token")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?
         .ok_or_else(|| OAuthError::invalid_request("Missing token parameter."))?;
-    state.store.revoke_token(&SecretDigest::of(token), app.id, clock::now()).await.map_err(crate::domain::Error::from)?;
+    state.store.revoke_token(&SecretDigest::of(token), app.id, state.clock.now()).await.map_err(crate::domain::Error::from)?;
     Ok(StatusCode::OK.into_response())
 }

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::{OAuthErrorCode, TokenResponse};
 
-use crate::domain::{clock, oidc};
+use crate::domain::oidc;
 use crate::domain::grants::{IssuedTokens, authorization_code, refresh_token};
 use crate::http::error::{OAuthError, no_store};
 use crate::http::extract::{ClientCredentials, OAuthForm, Params};
@@ -55,7 +55,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, OAuthForm(
     let credentials = ClientCredentials::from_request(&headers, &params)?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
     tracing::Span::current().record("client_id", credentials.client_id.as_str());
     let app = credentials.authenticate(state.store.as_ref()).await?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
-    let now = clock::now();
+    let now = state.clock.now();
     let issued = match parse_request(grant, &params)? {
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
             let request = authorization_code::CodeTokenRequest { code, redirect_uri, code_verifier };

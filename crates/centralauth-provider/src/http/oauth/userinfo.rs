@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::domain::membership::effective_pairs;
 use crate::domain::secret::SecretDigest;
-use crate::domain::{clock, oidc};
+use crate::domain::oidc;
 use crate::http::api::user::unauthorized;
 use crate::http::error::{ApiError, OAuthError};
 use crate::http::extract::{OAuthForm, bearer_token};
@@ -80,7 +80,7 @@ fn bad_request(description: &str) -> Response {
 }
 
 async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
-    let found = state.store.access_token_view(&SecretDigest::of(token), clock::now()).await.map_err(crate::domain::Error::from)?;
+    let found = state.store.access_token_view(&SecretDigest::of(token), state.clock.now()).await.map_err(crate::domain::Error::from)?;
     let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
     if !found.scope.contains("openid") {
         let mut response = StatusCode::FORBIDDEN.into_response();

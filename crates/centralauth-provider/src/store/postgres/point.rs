@@ -9,7 +9,7 @@ use sqlx::query::QueryAs;
 use sqlx::{FromRow, Pool, Postgres, Transaction};
 
 use super::Db;
-use crate::store::StoreResult;
+use crate::domain::ports::StoreResult;
 use crate::store::point::Arg;
 
 pub struct Point {

@@ -4,10 +4,9 @@ use async_trait::async_trait;
 
 use super::{SqlStore, write_audit};
 use crate::domain::audit::{Actor, AuditEntry};
-use crate::domain::clock;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::{User, UserId};
-use crate::store::{ApiToken, ApiTokenStore, StoreError, StoreResult};
+use crate::domain::ports::{ApiToken, ApiTokenStore, StoreError, StoreResult};
 
 use super::users::UserRow;
 
@@ -38,11 +37,11 @@ impl ApiTokenStore for SqlStore {
                 .bind(&digest.0)
                 .bind(name)
                 .bind(owner.0)
-                .bind(clock::now())
+                .bind(self.clock.now())
                 .fetch_one(&mut *tx)
                 .await?;
         let token: ApiToken = sqlx::query_as::<_, TokenRow>(&format!("{SELECT} WHERE t.id = $1")).bind(id).fetch_one(&mut *tx).await?.into();
-        write_audit(&mut tx, &AuditEntry::new(actor, "api_token.create", name).user(owner.0).after(&token)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "api_token.create", name).user(owner.0).after(&token), self.clock.now()).await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -60,13 +59,13 @@ impl ApiTokenStore for SqlStore {
         let revoked: Option<(String, i64)> = sqlx::query_as(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND ($3 = 0 OR user_id = $3) RETURNING name, user_id",
         )
-        .bind(clock::now())
+        .bind(self.clock.now())
         .bind(id)
         .bind(owner.map_or(0, |o| o.0))
         .fetch_optional(&mut *tx)
         .await?;
         let (name, user) = revoked.ok_or(StoreError::NotFound)?;
-        write_audit(&mut tx, &AuditEntry::new(actor, "api_token.revoke", name).user(user)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "api_token.revoke", name).user(user), self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

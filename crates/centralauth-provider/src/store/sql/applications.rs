@@ -9,13 +9,13 @@ use crate::domain::application::{
     Application, ApplicationId, NewApplication, OidcSettings, PkcePolicy, TokenLifetimes, join_redirect_uris, split_redirect_uris,
 };
 use crate::domain::audit::{Actor, AuditEntry};
-use crate::domain::clock;
+use crate::domain::clock::UnixTime;
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::signing::Algorithm;
 use crate::domain::secret::SecretDigest;
 use crate::store::errors::conflict_or_other;
 use crate::store::point::{Arg, point_row};
-use crate::store::{ApplicationStore, ApplicationUsage, StoreError, StoreResult};
+use crate::domain::ports::{ApplicationStore, ApplicationUsage, StoreError, StoreResult};
 
 point_row! {
     pub(super) struct ApplicationRow {
@@ -74,7 +74,7 @@ pub(super) use select_application;
 impl ApplicationStore for SqlStore {
     async fn insert_application(&self, app: &NewApplication, actor: &Actor) -> StoreResult<Application> {
         let mut tx = self.write().await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
              access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, id_token_signing_alg, \
@@ -107,7 +107,7 @@ impl ApplicationStore for SqlStore {
             oidc: app.oidc.clone(),
             created_at: now,
         };
-        write_audit(&mut tx, &AuditEntry::new(actor, "application.create", &created.client_id).application(id).after(&created)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "application.create", &created.client_id).application(id).after(&created), self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -162,7 +162,7 @@ impl ApplicationStore for SqlStore {
         .await?;
         let action =
             if before.client_secret_digest != app.client_secret_digest { "application.rotate_secret" } else { "application.update" };
-        write_audit(&mut tx, &AuditEntry::new(actor, action, &app.client_id).application(app.id.0).before(&before).after(app)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, action, &app.client_id).application(app.id.0).before(&before).after(app), self.clock.now()).await?;
         tx.commit().await?;
         Ok(app.clone())
     }
@@ -174,7 +174,7 @@ impl ApplicationStore for SqlStore {
 
     async fn application_usage(&self, id: ApplicationId) -> StoreResult<ApplicationUsage> {
         let mut conn = self.pool.acquire().await?;
-        usage(&mut conn, id).await
+        usage(&mut conn, id, self.clock.now()).await
     }
 
     async fn delete_application(&self, id: ApplicationId, actor: &Actor) -> StoreResult<ApplicationUsage> {
@@ -185,20 +185,19 @@ impl ApplicationStore for SqlStore {
             .await?
             .ok_or(StoreError::NotFound)?
             .into();
-        let usage = usage(&mut tx, id).await?;
+        let usage = usage(&mut tx, id, self.clock.now()).await?;
         // Everything of the application goes with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM applications WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
         let entry = AuditEntry::new(actor, "application.delete", &before.client_id)
             .application(id.0)
             .before(&serde_json::json!({"application": &before, "removed": usage}));
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(usage)
     }
 }
 
-async fn usage(conn: &mut <super::Db as sqlx::Database>::Connection, id: ApplicationId) -> StoreResult<ApplicationUsage> {
-    let now = clock::now();
+async fn usage(conn: &mut <super::Db as sqlx::Database>::Connection, id: ApplicationId, now: UnixTime) -> StoreResult<ApplicationUsage> {
     let (permissions, groups, memberships, active_grants): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM permissions WHERE application_id = $1), \
                 (SELECT COUNT(*) FROM permission_groups WHERE application_id = $1), \

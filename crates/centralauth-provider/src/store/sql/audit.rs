@@ -5,7 +5,7 @@ use sqlx::QueryBuilder;
 
 use super::{Db, SqlStore, write_audit};
 use crate::domain::audit::AuditEntry;
-use crate::store::{AuditQuery, AuditRecord, AuditStore, StoreResult};
+use crate::domain::ports::{AuditQuery, AuditRecord, AuditStore, StoreResult};
 
 #[derive(sqlx::FromRow)]
 struct AuditRow {
@@ -40,7 +40,7 @@ impl From<AuditRow> for AuditRecord {
 impl AuditStore for SqlStore {
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        write_audit(&mut tx, entry).await?;
+        write_audit(&mut tx, entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

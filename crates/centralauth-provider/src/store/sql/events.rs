@@ -9,7 +9,7 @@ use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
 use crate::domain::oidc::EventKind;
 use crate::domain::secret::Secret;
-use crate::store::{EventStore, PendingEvent, StoreResult};
+use crate::domain::ports::{EventStore, PendingEvent, StoreResult};
 
 /// The queue is bounded per application: when a receiver stays away, the oldest deliveries
 /// go first (they are also the least useful: tokens expire, and refresh re-checks access).

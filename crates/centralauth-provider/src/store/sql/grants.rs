@@ -13,7 +13,7 @@ use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
 use crate::store::point::{Arg, point_row};
-use crate::store::{
+use crate::domain::ports::{
     ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome,
     StoreResult, TokenKind, TokenView,
 };
@@ -227,7 +227,7 @@ impl GrantStore for SqlStore {
                 &[Arg::Int(now), Arg::Int(tokens.refresh_expires_at), Arg::Bytes(&code.0)],
             )
             .await?
-            .ok_or(crate::store::StoreError::NotFound)?;
+            .ok_or(crate::domain::ports::StoreError::NotFound)?;
         tx.execute("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2", &[Arg::Int(family_id), Arg::Bytes(&code.0)])
             .await?;
         insert_pair(&mut tx, family_id, &scope, now, tokens).await?;

@@ -21,7 +21,7 @@ use crate::domain::membership::{Group, GroupId, Membership, MembershipFlags, Mem
 use crate::domain::permission::{Permission, PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
 use crate::store::errors::conflict_or_other;
-use crate::store::{ImportStore, StoreError, StoreResult};
+use crate::domain::ports::{ImportStore, StoreError, StoreResult};
 
 type Tx = Transaction<'static, Db>;
 
@@ -176,7 +176,7 @@ async fn write_plan(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progress: &dy
         qb.build().execute(&mut **tx).await?;
         progress.advance(chunk.len() as u64);
     }
-    write_audit_entries(tx, &plan.audit).await
+    write_audit_entries(tx, &plan.audit, now).await
 }
 
 /// Announces a writing phase, unless it has nothing to write.

@@ -6,7 +6,7 @@ use super::{SqlStore, write_audit};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
 use crate::domain::signing::StoredKey;
-use crate::store::{KeyStore, StoreResult};
+use crate::domain::ports::{KeyStore, StoreResult};
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -79,7 +79,7 @@ impl KeyStore for SqlStore {
         let entry = AuditEntry::new(actor, "signing_key.rotate", &key.kid)
             .before(&serde_json::json!({"active": retired.iter().map(|(k,)| k).collect::<Vec<_>>()}))
             .after(&serde_json::json!({"active": [&key.kid], "algorithm": &key.algorithm, "retired_keys_expire_at": retired_keys_expire_at}));
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{SqlStore, migrator};
 use crate::domain::clock::UnixTime;
-use crate::store::{MaintenanceStore, StoreResult};
+use crate::domain::ports::{MaintenanceStore, StoreResult};
 
 /// Rotated refresh tokens and used codes are kept this long to recognise a replay.
 const REPLAY_MEMORY_SECONDS: i64 = 24 * 3600;

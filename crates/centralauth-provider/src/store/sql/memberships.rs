@@ -4,7 +4,6 @@ use async_trait::async_trait;
 
 use super::events::enqueue_event;
 use super::{SqlStore, count_owned, distinct, insert_links, write_audit};
-use crate::domain::clock;
 use crate::domain::oidc::{self, EventKind};
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::{Actor, AuditEntry};
@@ -17,7 +16,7 @@ use super::Db;
 use super::applications::{ApplicationRow, select_application};
 use crate::domain::application::Application;
 use super::users::push_user_filters;
-use crate::store::{MemberSummary, MembershipStore, MembershipView, StoreError, StoreResult, UserMembership, UserQuery};
+use crate::domain::ports::{MemberSummary, MembershipStore, MembershipView, StoreError, StoreResult, UserMembership, UserQuery};
 use sqlx::QueryBuilder;
 
 #[derive(sqlx::FromRow)]
@@ -133,7 +132,7 @@ impl MembershipStore for SqlStore {
             .application(spec.application_id.0)
             .user(spec.user_id.0)
             .after(&created);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -156,14 +155,14 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let after = membership_of(id, spec, groups, perms);
         if let Some(kind) = oidc::membership_change_event(&before, &after) {
-            enqueue_event(&mut tx, spec.application_id, kind, &oidc::subject(spec.user_id.0), None, clock::now()).await?;
+            enqueue_event(&mut tx, spec.application_id, kind, &oidc::subject(spec.user_id.0), None, self.clock.now()).await?;
         }
         let entry = AuditEntry::new(actor, "membership.update", format!("membership {id}"))
             .application(spec.application_id.0)
             .user(spec.user_id.0)
             .before(&before)
             .after(&after);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -173,13 +172,13 @@ impl MembershipStore for SqlStore {
         let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
         sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
         if before.flags.is_active {
-            enqueue_event(&mut tx, app, EventKind::Logout, &oidc::subject(user.0), None, clock::now()).await?;
+            enqueue_event(&mut tx, app, EventKind::Logout, &oidc::subject(user.0), None, self.clock.now()).await?;
         }
         let entry = AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0))
             .application(app.0)
             .user(user.0)
             .before(&before);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

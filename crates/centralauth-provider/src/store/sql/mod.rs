@@ -22,8 +22,8 @@ use sqlx::{Pool, QueryBuilder, Transaction};
 use super::point::{Point, PointTx};
 use super::{Db, begin_write, migrator};
 use crate::domain::audit::AuditEntry;
-use crate::domain::clock;
-use crate::store::StoreResult;
+use crate::domain::clock::{SharedClock, UnixTime};
+use crate::domain::ports::StoreResult;
 use crate::store::epoch_cache::{ApplicationCache, ViewCache};
 
 /// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
@@ -46,11 +46,13 @@ pub struct SqlStore {
     /// In memory while the database's cache epoch stands still (`epoch_cache`).
     views: ViewCache,
     applications: ApplicationCache,
+    /// Every time the store writes (audit entries, outbox rows, creation times) comes from here.
+    clock: SharedClock,
 }
 
 impl SqlStore {
-    pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point) -> Self {
-        Self { pool, writer, point, views: ViewCache::default(), applications: ApplicationCache::default() }
+    pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point, clock: SharedClock) -> Self {
+        Self { pool, writer, point, views: ViewCache::default(), applications: ApplicationCache::default(), clock }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
@@ -59,17 +61,17 @@ impl SqlStore {
 
     /// The cache epoch (migrations 0005), read before the data cached under it.
     async fn cache_epoch(&self) -> StoreResult<i64> {
-        let (epoch,): (i64,) = self.point.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::store::StoreError::NotFound)?;
+        let (epoch,): (i64,) = self.point.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::domain::ports::StoreError::NotFound)?;
         Ok(epoch)
     }
 }
 
-async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry) -> StoreResult<()> {
+async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry, at: UnixTime) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_events (at, actor, action, application_id, user_id, target, before_state, after_state) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(clock::now())
+    .bind(at)
     .bind(&entry.actor)
     .bind(entry.action)
     .bind(entry.application_id)
@@ -83,8 +85,7 @@ async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry) -> S
 }
 
 /// Writes many audit entries with multi-row statements (the import's).
-async fn write_audit_entries(tx: &mut Transaction<'static, Db>, entries: &[AuditEntry]) -> StoreResult<()> {
-    let at = clock::now();
+async fn write_audit_entries(tx: &mut Transaction<'static, Db>, entries: &[AuditEntry], at: UnixTime) -> StoreResult<()> {
     for chunk in entries.chunks(MAX_BIND_PARAMETERS / 8) {
         let mut qb: QueryBuilder<Db> =
             QueryBuilder::new("INSERT INTO audit_events (at, actor, action, application_id, user_id, target, before_state, after_state) ");

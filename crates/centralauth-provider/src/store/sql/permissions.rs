@@ -11,10 +11,10 @@ use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKe
 use crate::store::errors::conflict_or_other;
 use super::events::enqueue_event;
 use super::users::UserRow;
-use crate::domain::clock;
+use crate::domain::clock::UnixTime;
 use crate::domain::oidc::{self, EventKind};
 use crate::domain::user::{User, UserId};
-use crate::store::{GroupStore, PermissionStore, PermissionUsage, StoreError, StoreResult};
+use crate::domain::ports::{GroupStore, PermissionStore, PermissionUsage, StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
 struct PermissionRow {
@@ -91,7 +91,7 @@ impl PermissionStore for SqlStore {
         });
         let mut entry = AuditEntry::new(actor, "permissions.sync", format!("application {}", app.0)).application(app.0);
         entry.after = Some(after);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(counts)
     }
@@ -215,11 +215,11 @@ impl GroupStore for SqlStore {
         insert_links(&mut tx, "group_permissions", "group_id, permission_id", id.0, &perm_ids).await?;
         let after = Group { id, application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
         if before.as_ref().is_some_and(|b| b.permissions != after.permissions) {
-            tell_group_members(&mut tx, app, id).await?;
+            tell_group_members(&mut tx, app, id, self.clock.now()).await?;
         }
         let (members_before, members_after) = match members {
             Some(members) => {
-                let (was, now) = replace_members(&mut tx, app, id, members).await?;
+                let (was, now) = replace_members(&mut tx, app, id, members, self.clock.now()).await?;
                 (Some(was), Some(now))
             }
             None => (None, None),
@@ -229,7 +229,7 @@ impl GroupStore for SqlStore {
         if let Some(before) = &before {
             entry = entry.before(&serde_json::json!({"group": before, "members": members_before}));
         }
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -237,9 +237,9 @@ impl GroupStore for SqlStore {
     async fn delete_group(&self, app: ApplicationId, group: GroupId, actor: &Actor) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let before = load_group(&mut tx, app, group).await?;
-        tell_group_members(&mut tx, app, group).await?;
+        tell_group_members(&mut tx, app, group, self.clock.now()).await?;
         sqlx::query("DELETE FROM permission_groups WHERE id = $1").bind(group.0).execute(&mut *tx).await?;
-        write_audit(&mut tx, &AuditEntry::new(actor, "group.delete", &before.name).application(app.0).before(&before)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "group.delete", &before.name).application(app.0).before(&before), self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -263,9 +263,9 @@ impl GroupStore for SqlStore {
     async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let found = load_group(&mut tx, app, group).await?;
-        let (before, after) = replace_members(&mut tx, app, group, members).await?;
+        let (before, after) = replace_members(&mut tx, app, group, members, self.clock.now()).await?;
         let entry = AuditEntry::new(actor, "group.members", &found.name).application(app.0).before(&before).after(&after);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -286,7 +286,7 @@ async fn load_group(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId,
 }
 
 /// Every active member of the group is told that their access changed.
-async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId, group: GroupId) -> StoreResult<()> {
+async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId, group: GroupId, now: UnixTime) -> StoreResult<()> {
     let users: Vec<(i64,)> = sqlx::query_as(
         "SELECT m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1 AND m.is_active = $2",
     )
@@ -294,7 +294,6 @@ async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: Applic
     .bind(true)
     .fetch_all(&mut **tx)
     .await?;
-    let now = clock::now();
     for (user,) in users {
         enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(user), None, now).await?;
     }
@@ -308,6 +307,7 @@ async fn replace_members(
     app: ApplicationId,
     group: GroupId,
     members: &[UserId],
+    now: UnixTime,
 ) -> StoreResult<(Vec<i64>, Vec<i64>)> {
     let wanted = distinct(members.iter().map(|u| u.0));
     // The memberships of the wanted users in this application; a user without one is refused.
@@ -330,7 +330,6 @@ async fn replace_members(
             .bind(group.0)
             .fetch_all(&mut **tx)
             .await?;
-    let now = clock::now();
     for (membership, user) in current.iter().filter(|c| !memberships.contains(c)) {
         sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1 AND group_id = $2").bind(membership).bind(group.0).execute(&mut **tx).await?;
         enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;

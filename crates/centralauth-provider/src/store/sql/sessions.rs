@@ -10,7 +10,7 @@ use crate::domain::clock::UnixTime;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::domain::user::UserId;
-use crate::store::{EndedSession, LoginThrottleStore, SessionStore, StoreResult};
+use crate::domain::ports::{EndedSession, LoginThrottleStore, SessionStore, StoreResult};
 
 #[async_trait]
 impl SessionStore for SqlStore {

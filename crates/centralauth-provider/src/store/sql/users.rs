@@ -8,12 +8,12 @@ use super::{Db, SqlStore, write_audit};
 use crate::domain::application::ApplicationId;
 use crate::domain::oidc::{self, EventKind};
 use crate::domain::audit::{Actor, AuditEntry};
-use crate::domain::clock::{self, UnixTime};
+use crate::domain::clock::UnixTime;
 use crate::domain::user::{NewUser, Role, User, UserChanges, UserId, username_key};
 use crate::store::errors::conflict_or_other;
 use super::{distinct, insert_links};
 use crate::domain::secret::SecretDigest;
-use crate::store::{EndedSession, SessionStore, StoreError, StoreResult, UserQuery, UserStore};
+use crate::domain::ports::{EndedSession, SessionStore, StoreError, StoreResult, UserQuery, UserStore};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
@@ -140,7 +140,7 @@ fn search_rank(user: &User, low: &str) -> (u8, String) {
 impl UserStore for SqlStore {
     async fn insert_user(&self, user: &NewUser, actor: &Actor) -> StoreResult<User> {
         let mut tx = self.write().await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (username, username_key, email, email_key, first_name, last_name, password_hash, is_active, is_admin, date_joined, \
              first_name_key, last_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -172,7 +172,7 @@ impl UserStore for SqlStore {
             last_login: None,
             password_hash: user.password_hash.clone(),
         };
-        write_audit(&mut tx, &AuditEntry::new(actor, "user.create", &created.username).user(id).after(&created)).await?;
+        write_audit(&mut tx, &AuditEntry::new(actor, "user.create", &created.username).user(id).after(&created), self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -256,14 +256,14 @@ impl UserStore for SqlStore {
                 sqlx::query_as("SELECT application_id FROM memberships WHERE user_id = $1 AND is_active = $2").bind(id.0).bind(true).fetch_all(&mut *tx).await?;
             let subject = oidc::subject(id.0);
             for (app,) in apps {
-                enqueue_event(&mut tx, ApplicationId(app), EventKind::Logout, &subject, None, clock::now()).await?;
+                enqueue_event(&mut tx, ApplicationId(app), EventKind::Logout, &subject, None, self.clock.now()).await?;
             }
         }
         let mut entry = AuditEntry::new(actor, "user.update", &after.username).user(id.0).before(&before).after(&after);
         if changes.password_hash.is_some() {
             entry.action = "user.update_password";
         }
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -312,7 +312,7 @@ impl UserStore for SqlStore {
             .user(user.0)
             .before(&before.iter().map(|(a,)| a).collect::<Vec<_>>())
             .after(&ids);
-        write_audit(&mut tx, &entry).await?;
+        write_audit(&mut tx, &entry, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

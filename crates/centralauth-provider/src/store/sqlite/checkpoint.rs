@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::StoreResult;
+use crate::domain::ports::StoreResult;
 
 /// How often the WAL is copied back into the database file: at a few thousand writing
 /// transactions per second, the WAL stays within some tens of MiB.
@@ -38,7 +38,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|e| crate::store::StoreError::Other(Box::new(e)))?;
+            .map_err(|e| crate::domain::ports::StoreError::Other(Box::new(e)))?;
         Ok(Self { _stop: stop })
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Transaction};
 
-use super::{StoreError, StoreResult};
+use crate::domain::clock::SharedClock;
+use crate::domain::ports::{StoreError, StoreResult};
 
 pub type Db = sqlx::Sqlite;
 
@@ -24,7 +25,7 @@ pub use queries::SqlStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -45,7 +46,7 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
     // After the first connection, which created the file and put it in WAL mode.
     let point = point::Point::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
-    Ok(SqlStore::new(pool, writer, point))
+    Ok(SqlStore::new(pool, writer, point, clock))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {

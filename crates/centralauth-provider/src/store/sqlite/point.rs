@@ -15,7 +15,7 @@ use thread_local::ThreadLocal;
 
 use super::Db;
 use super::checkpoint::Checkpointer;
-use crate::store::StoreResult;
+use crate::domain::ports::StoreResult;
 use crate::store::point::{Arg, FromSqliteRow};
 
 /// How long a point transaction waits for another process's write lock, as the sqlx

@@ -14,7 +14,7 @@ use crate::domain::application::{Application, PkcePolicy, TokenLifetimes};
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::ApplicationUsage;
+use crate::domain::ports::ApplicationUsage;
 
 /// How strictly a requested redirect URI must equal a registered one.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use crate::domain::Error;
 use crate::domain::admin;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{AuditQuery, AuditRecord};
+use crate::domain::ports::{AuditQuery, AuditRecord};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditOut {

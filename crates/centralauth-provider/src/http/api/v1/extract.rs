@@ -15,7 +15,7 @@ use crate::domain::{Error, admin};
 use crate::http::error::ApiError;
 use crate::http::extract::bearer_token;
 use crate::http::state::AppState;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 /// The owner of the presented API token, with what they may administer. No token, or an
 /// unknown or revoked one (or one of a deactivated owner): 401; not an administrator: 403.

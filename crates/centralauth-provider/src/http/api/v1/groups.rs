@@ -18,7 +18,7 @@ use crate::domain::permission::{Permission, PermissionId};
 use crate::domain::user::UserId;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::Store;
+use crate::domain::ports::Store;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PermissionRef {

@@ -18,7 +18,7 @@ use crate::domain::permission::PermissionId;
 use crate::domain::user::{User, username_key};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{Store, UserQuery};
+use crate::domain::ports::{Store, UserQuery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberOut {
@@ -221,7 +221,7 @@ pub async fn delete(
     let user = admin::find_user(store, &username).await?;
     admin.require_membership_change(app.id, user.id)?;
     store.delete_membership(app.id, user.id, &admin.actor()).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => Error::not_found("membership"),
+        crate::domain::ports::StoreError::NotFound => Error::not_found("membership"),
         other => other.into(),
     })?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,7 @@ use crate::domain::Error;
 use crate::domain::admin;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::{ApiToken, StoreError};
+use crate::domain::ports::{ApiToken, StoreError};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiTokenOut {

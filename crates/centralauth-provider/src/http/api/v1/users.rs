@@ -12,7 +12,7 @@ use crate::domain::user::{Role, User, username_key};
 use crate::domain::Error;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::UserQuery;
+use crate::domain::ports::UserQuery;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
@@ -197,7 +197,7 @@ pub async fn show(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiP
     Ok(Json(detail(store, user).await?))
 }
 
-async fn detail(store: &dyn crate::store::Store, user: User) -> Result<UserDetail, Error> {
+async fn detail(store: &dyn crate::domain::ports::Store, user: User) -> Result<UserDetail, Error> {
     let memberships = store
         .memberships_of_user(user.id)
         .await?

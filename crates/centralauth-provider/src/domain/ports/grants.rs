@@ -1,0 +1,157 @@
+//! Ports of the grants: authorization codes and token families. The single-use and rotation
+//! guarantees are the store's (conditional updates in one transaction); what is allowed is the domain's.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{MembershipView, StoreResult};
+use crate::domain::application::ApplicationId;
+use crate::domain::clock::UnixTime;
+use crate::domain::scope::Scope;
+use crate::domain::secret::SecretDigest;
+use crate::domain::user::UserId;
+
+/// A stored authorization code, as the token endpoint needs it.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub scope: Scope,
+    pub code_challenge: Option<String>,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuthorizationCode {
+    pub digest: SecretDigest,
+    pub grant: CodeGrant,
+    pub auth_time: UnixTime,
+    /// The authorization request's `nonce`, for the id_token.
+    pub nonce: Option<String>,
+    /// The provider session's public id, for the id_token and back-channel logout.
+    pub sid: Option<String>,
+}
+
+/// Digests and expiries of an access/refresh token pair about to be issued.
+#[derive(Debug, Clone)]
+pub struct NewTokenPair {
+    pub access: SecretDigest,
+    pub access_expires_at: UnixTime,
+    pub refresh: SecretDigest,
+    pub refresh_expires_at: UnixTime,
+}
+
+/// Why a consumed code may not become tokens; decided by the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRejection {
+    Expired,
+    RedirectUriMismatch,
+    PkceFailed,
+}
+
+#[derive(Debug)]
+pub enum CodeExchange {
+    Issued {
+        user_id: UserId,
+        scope: Scope,
+        auth_time: UnixTime,
+        nonce: Option<String>,
+        sid: Option<String>,
+    },
+    Rejected(CodeRejection),
+    /// The code had been used before: the tokens issued from it are now revoked.
+    Replayed,
+    /// No such code for this application.
+    Unknown,
+}
+
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    Rotated {
+        user_id: UserId,
+        scope: Scope,
+        auth_time: UnixTime,
+        sid: Option<String>,
+    },
+    /// Used again after the grace window: the whole token family is now revoked.
+    Replayed,
+    /// The user or their membership was deactivated or removed.
+    AccessWithdrawn,
+    ScopeTooWide,
+    Unknown,
+}
+
+/// An active token as introspection and `/user/` see it.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    pub application_id: ApplicationId,
+    pub client_id: String,
+    pub user_id: UserId,
+    pub username: String,
+    pub scope: Scope,
+    pub expires_at: Option<UnixTime>,
+    pub kind: TokenKind,
+}
+
+/// An active access token with its user's membership view (`None`: no membership).
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub scope: Scope,
+    pub view: Option<Arc<MembershipView>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access_token",
+            Self::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// The single-use and rotation guarantees live here, enforced by conditional updates inside
+/// transactions so that they hold across provider instances (DESIGN §5).
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn insert_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()>;
+    /// Consumes the code (once, ever), lets `check` judge it, and issues `tokens` as a new token
+    /// family, all in one transaction. A second use revokes that family.
+    async fn exchange_authorization_code(
+        &self,
+        code: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
+        tokens: &NewTokenPair,
+    ) -> StoreResult<CodeExchange>;
+    /// Rotates a refresh token: the old one stops working (after `grace_seconds`, in which a
+    /// reuse gets a further pair of the same family), its access token is revoked.
+    async fn rotate_refresh_token(
+        &self,
+        refresh: &SecretDigest,
+        app: ApplicationId,
+        now: UnixTime,
+        grace_seconds: i64,
+        requested_scope: Option<&Scope>,
+        tokens: &NewTokenPair,
+    ) -> StoreResult<RefreshOutcome>;
+    async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
+    /// The active access token with this digest and its user as the token's application sees
+    /// them, from memory while nothing they depend on changed (`epoch_cache`): what `/user/`
+    /// and userinfo answer from.
+    async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>>;
+    async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;
+    /// Revokes an access token, or a refresh token with its whole family, if it belongs to
+    /// `app`. Returns whether anything was revoked.
+    async fn revoke_token(&self, token: &SecretDigest, app: ApplicationId, now: UnixTime) -> StoreResult<bool>;
+}

@@ -1,0 +1,70 @@
+//! The ports of the domain: the storage traits, split by concern, and the types they speak.
+//! The domain defines them and the `store` module implements them (SQLite and PostgreSQL), so that
+//! nothing here knows SQL, and a rule can be tested against a fake of the one trait it needs.
+
+mod access;
+mod accounts;
+mod grants;
+mod operations;
+
+pub use access::*;
+pub use accounts::*;
+pub use grants::*;
+pub use operations::*;
+
+/// Storage failures, mapped from the driver's errors in one place (`sql::map_err`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A reference the rules forbid (a permission of another application).
+    #[error("invalid reference: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the provider stores.
+pub trait Store:
+    UserStore
+    + ApplicationStore
+    + PermissionStore
+    + GroupStore
+    + MembershipStore
+    + GrantStore
+    + SessionStore
+    + LoginThrottleStore
+    + AuditStore
+    + MaintenanceStore
+    + ImportStore
+    + KeyStore
+    + EventStore
+    + ApiTokenStore
+    + Send
+    + Sync
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + ApplicationStore
+        + PermissionStore
+        + GroupStore
+        + MembershipStore
+        + GrantStore
+        + SessionStore
+        + LoginThrottleStore
+        + AuditStore
+        + MaintenanceStore
+        + ImportStore
+        + KeyStore
+        + EventStore
+        + ApiTokenStore
+        + Send
+        + Sync
+{
+}
