@@ -8,6 +8,7 @@ use centralauth_wire::{OAuthErrorBody, OAuthErrorCode};
 
 use super::i18n::{EN, Texts};
 use super::pages::ErrorPage;
+use super::shared::bearer_challenge;
 use crate::domain::Error;
 
 /// An RFC 6749 §5.2 error.
@@ -92,7 +93,7 @@ pub struct ApiError {
     /// The input field at fault, for invalid input.
     pub field: Option<&'static str>,
     /// A 401's `WWW-Authenticate` challenge (RFC 6750 §3).
-    pub challenge: Option<String>,
+    pub challenge: Option<HeaderValue>,
 }
 
 impl ApiError {
@@ -106,11 +107,7 @@ impl ApiError {
 
     /// 401 with an RFC 6750 §3 bearer challenge; `error` is absent when no token was sent.
     pub fn unauthorized(error: Option<&'static str>, description: impl Into<String>) -> Self {
-        let challenge = match error {
-            Some(e) => format!("Bearer realm=\"centralauth\", error=\"{e}\""),
-            None => "Bearer realm=\"centralauth\"".to_string(),
-        };
-        Self { challenge: Some(challenge), ..Self::new(StatusCode::UNAUTHORIZED, error.unwrap_or("invalid_token"), description) }
+        Self { challenge: Some(bearer_challenge(error, None)), ..Self::new(StatusCode::UNAUTHORIZED, error.unwrap_or("invalid_token"), description) }
     }
 }
 
@@ -121,7 +118,7 @@ impl IntoResponse for ApiError {
             body["field"] = field.into();
         }
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(value) = self.challenge {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
-use crate::domain::secret::{Secret, SecretDigest};
+use crate::domain::secret::SecretDigest;
 use crate::domain::{Error, login};
 use crate::http::error::PageError;
-use crate::http::extract::{CSRF_COOKIE, ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok};
+use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok, csrf_token};
 use crate::http::i18n::{Lang, Texts};
 use crate::http::pages::{AccountPage, LoginPage, render};
 use crate::http::state::AppState;
@@ -29,15 +29,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 fn cookie(name: &'static str, value: String, secure: bool, same_site: SameSite) -> Cookie<'static> {
     Cookie::build((name, value)).path("/").http_only(true).secure(secure).same_site(same_site).build()
-}
-
-/// The CSRF cookie's token, made when the browser has none.
-pub fn csrf_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
-    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
-        return (jar, existing);
-    }
-    let token = Secret::generate().expose().to_string();
-    (jar.add(cookie(CSRF_COOKIE, token.clone(), secure, SameSite::Strict)), token)
 }
 
 fn login_page(t: &'static Texts, status: StatusCode, csrf: &str, next: &str, username: &str, error: Option<&'static str>) -> Response {

@@ -2,14 +2,13 @@
 
 pub mod login;
 
-use axum::Router;
 use axum::routing::{get, post};
 
-use super::state::AppState;
+use super::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/account/login/", get(login::login_form).post(login::login))
-        .route("/account/logout/", post(login::logout))
-        .route("/account/", get(login::account))
+pub fn routes() -> Routes {
+    Routes::new()
+        .write("/account/login/", get(login::login_form).post(login::login))
+        .write("/account/logout/", post(login::logout))
+        .read("/account/", get(login::account))
 }

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 
 use crate::domain::user::username_key;
 use crate::domain::{Error, admin, login};
-use crate::http::extract::SESSION_COOKIE;
+use crate::http::shared::SESSION_COOKIE;
 
 /// An application the user may sign in to, with where it lives.
 struct MyApplication {

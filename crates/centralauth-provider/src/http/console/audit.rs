@@ -6,7 +6,7 @@ use axum::extract::RawQuery;
 
 use super::{Chrome, Console, OrFail, Outcome};
 use crate::domain::application::{Application, ApplicationId};
-use crate::http::extract::Params;
+use crate::http::shared::Params;
 use crate::domain::ports::{AuditQuery, AuditRecord};
 
 const PAGE: i64 = 50;

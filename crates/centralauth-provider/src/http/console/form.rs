@@ -4,7 +4,7 @@
 use super::texts::ConsoleTexts;
 use super::{Console, ConsoleError};
 use crate::domain::Error;
-use crate::http::extract::Params;
+use crate::http::shared::Params;
 
 /// Longest value a console text field accepts; the domain's own limits are shorter.
 const MAX_FIELD: usize = 16 * 1024;

@@ -12,7 +12,7 @@ use crate::domain::application::Application;
 use crate::domain::membership::{GroupId, MembershipFlags};
 use crate::domain::permission::PermissionId;
 use crate::domain::user::{User, UserId, username_key};
-use crate::http::extract::Params;
+use crate::http::shared::Params;
 use crate::domain::ports::{MemberSummary, UserQuery};
 
 const PAGE: i64 = 50;

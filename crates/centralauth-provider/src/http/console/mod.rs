@@ -12,7 +12,6 @@ mod once;
 pub mod texts;
 mod users;
 
-use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -22,9 +21,9 @@ use axum_extra::extract::CookieJar;
 
 use self::form::Form;
 use self::texts::ConsoleTexts;
-use super::account::login::csrf_token;
 use super::error::PageError;
-use super::extract::{PageForm, SESSION_COOKIE, csrf_ok};
+use super::routes::Routes;
+use super::shared::{PageForm, SESSION_COOKIE, csrf_ok, csrf_token};
 use super::i18n::{Lang, Texts};
 use super::state::AppState;
 use crate::domain::application::{Application, ApplicationId};
@@ -32,36 +31,36 @@ use crate::domain::authz::Administrator;
 use crate::domain::secret::SecretDigest;
 use crate::domain::Error;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/", get(home))
-        .route("/static/console.css", get(stylesheet))
-        .route("/static/console.js", get(script))
-        .route("/console/account/", get(account::show))
-        .route("/console/account/password", post(account::change_password))
-        .route("/console/account/sign-out-everywhere", post(account::sign_out_everywhere))
-        .route("/console/account/tokens/", get(account::tokens).post(account::create_token))
-        .route("/console/account/tokens/{id}/revoke", post(account::revoke_token))
-        .route("/console/users/", get(users::list).post(users::create))
-        .route("/console/users/new", get(users::new_form))
-        .route("/console/users/{id}/", get(users::edit_form).post(users::update))
-        .route("/console/users/{id}/password", post(users::set_password))
-        .route("/console/users/{id}/deactivate", post(users::deactivate))
-        .route("/console/users/{id}/delegation", post(users::delegate))
-        .route("/console/applications/", get(applications::list).post(applications::create))
-        .route("/console/applications/new", get(applications::new_form))
-        .route("/console/applications/{id}/", get(applications::edit_form).post(applications::update))
-        .route("/console/applications/{id}/secret", get(applications::secret).post(applications::rotate_secret))
-        .route("/console/applications/{id}/delete", get(applications::delete_form).post(applications::delete))
-        .route("/console/applications/{id}/permissions/", get(applications::permissions))
-        .route("/console/applications/{id}/groups/", get(groups::list).post(groups::create))
-        .route("/console/applications/{id}/groups/new", get(groups::new_form))
-        .route("/console/applications/{id}/groups/{group}/", get(groups::edit_form).post(groups::update))
-        .route("/console/applications/{id}/groups/{group}/delete", post(groups::delete))
-        .route("/console/applications/{id}/members/", get(members::list).post(members::create))
-        .route("/console/applications/{id}/members/{user}/", get(members::edit_form).post(members::update))
-        .route("/console/applications/{id}/members/{user}/delete", post(members::delete))
-        .route("/console/audit/", get(audit::list))
+pub fn routes() -> Routes {
+    Routes::new()
+        .read("/console/", get(home))
+        .read("/static/console.css", get(stylesheet))
+        .read("/static/console.js", get(script))
+        .read("/console/account/", get(account::show))
+        .write("/console/account/password", post(account::change_password))
+        .write("/console/account/sign-out-everywhere", post(account::sign_out_everywhere))
+        .write("/console/account/tokens/", get(account::tokens).post(account::create_token))
+        .write("/console/account/tokens/{id}/revoke", post(account::revoke_token))
+        .write("/console/users/", get(users::list).post(users::create))
+        .read("/console/users/new", get(users::new_form))
+        .write("/console/users/{id}/", get(users::edit_form).post(users::update))
+        .write("/console/users/{id}/password", post(users::set_password))
+        .write("/console/users/{id}/deactivate", post(users::deactivate))
+        .write("/console/users/{id}/delegation", post(users::delegate))
+        .write("/console/applications/", get(applications::list).post(applications::create))
+        .read("/console/applications/new", get(applications::new_form))
+        .write("/console/applications/{id}/", get(applications::edit_form).post(applications::update))
+        .write("/console/applications/{id}/secret", get(applications::secret).post(applications::rotate_secret))
+        .write("/console/applications/{id}/delete", get(applications::delete_form).post(applications::delete))
+        .read("/console/applications/{id}/permissions/", get(applications::permissions))
+        .write("/console/applications/{id}/groups/", get(groups::list).post(groups::create))
+        .read("/console/applications/{id}/groups/new", get(groups::new_form))
+        .write("/console/applications/{id}/groups/{group}/", get(groups::edit_form).post(groups::update))
+        .write("/console/applications/{id}/groups/{group}/delete", post(groups::delete))
+        .write("/console/applications/{id}/members/", get(members::list).post(members::create))
+        .write("/console/applications/{id}/members/{user}/", get(members::edit_form).post(members::update))
+        .write("/console/applications/{id}/members/{user}/delete", post(members::delete))
+        .read("/console/audit/", get(audit::list))
 }
 
 /// The signed-in user at the console: who they are, what they may administer, the page

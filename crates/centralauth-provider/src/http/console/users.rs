@@ -9,7 +9,7 @@ use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
 use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::application::ApplicationId;
 use crate::domain::user::{Role, User, UserId, username_key};
-use crate::http::extract::Params;
+use crate::http::shared::Params;
 use crate::domain::ports::{UserMembership, UserQuery};
 
 const PAGE: i64 = 50;

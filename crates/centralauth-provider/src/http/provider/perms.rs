@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::audit::Actor;
 use crate::domain::permission::validate_declarations;
 use crate::http::error::ApiError;
-use crate::http::extract::ClientCredentials;
+use crate::http::shared::ClientCredentials;
 use crate::http::state::AppState;
 
 /// The body as it may arrive: credentials are checked before the list is judged, so that an

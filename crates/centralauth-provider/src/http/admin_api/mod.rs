@@ -28,6 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
+use crate::http::routes::Routes;
 use crate::http::state::AppState;
 
 /// Where the API lives.
@@ -163,16 +164,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().1
 }
 
-pub fn router() -> Router<AppState> {
+/// Every operation of the API may write.
+pub fn routes() -> Routes {
     let (routes, document) = api();
     let document = Document(document.to_pretty_json().unwrap_or_default().into());
-    routes
+    let routes = routes
         .route(&format!("{BASE}/{{*rest}}"), any(not_found))
         .route(BASE, any(not_found))
         .layer(Extension(document))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Answers carry secrets shown once; no cache may keep them.
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    Routes::new().write_all(routes)
 }
 
 async fn not_found() -> Response {

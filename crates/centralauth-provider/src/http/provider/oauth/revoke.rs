@@ -8,7 +8,7 @@ use centralauth_wire::OAuthErrorCode;
 
 use crate::domain::secret::SecretDigest;
 use crate::http::error::OAuthError;
-use crate::http::extract::{ClientCredentials, OAuthForm};
+use crate::http::shared::{ClientCredentials, OAuthForm};
 use crate::http::state::AppState;
 
 #[tracing::instrument(skip_all, fields(client_id))]

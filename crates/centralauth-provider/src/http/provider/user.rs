@@ -4,27 +4,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::UserInfo;
 
 use crate::domain::membership::effective_pairs;
 use crate::domain::secret::SecretDigest;
 use crate::http::error::ApiError;
-use crate::http::extract::bearer_token;
+use crate::http::shared::{bearer_challenge, bearer_token};
 use crate::http::state::AppState;
 
 /// 401 with the RFC 6750 §3 challenge.
 pub fn unauthorized(error: Option<&str>) -> Response {
-    let challenge = match error {
-        Some(e) => format!("Bearer realm=\"centralauth\", error=\"{e}\""),
-        None => "Bearer realm=\"centralauth\"".to_string(),
-    };
-    let mut response = StatusCode::UNAUTHORIZED.into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
+    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, bearer_challenge(error, None))]).into_response()
 }
 
 #[tracing::instrument(skip_all)]

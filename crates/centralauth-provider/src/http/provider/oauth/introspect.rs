@@ -9,7 +9,7 @@ use centralauth_wire::{IntrospectionResponse, OAuthErrorCode};
 
 use crate::domain::secret::SecretDigest;
 use crate::http::error::OAuthError;
-use crate::http::extract::{ClientCredentials, OAuthForm, Params};
+use crate::http::shared::{ClientCredentials, OAuthForm, Params};
 use crate::http::state::AppState;
 use crate::domain::ports::TokenKind;
 

@@ -12,9 +12,10 @@ use axum_extra::extract::CookieJar;
 use url::Url;
 
 use crate::domain::signing::verify_own_token;
-use crate::http::account::login::{csrf_token, end_session};
+use crate::http::account::login::end_session;
+use crate::http::shared::csrf_token;
 use crate::http::error::PageError;
-use crate::http::extract::{MaybeSession, PageForm, Params, csrf_ok};
+use crate::http::shared::{MaybeSession, PageForm, Params, csrf_ok};
 use crate::http::i18n::{Lang, Texts};
 use crate::http::pages::{LogoutPage, SignedOutPage, render};
 use crate::http::state::AppState;

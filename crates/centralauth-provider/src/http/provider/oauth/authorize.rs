@@ -16,7 +16,7 @@ use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect_uri;
 use crate::domain::scope::Scope;
 use crate::http::error::PageError;
-use crate::http::extract::{MaybeSession, PageForm, Params};
+use crate::http::shared::{MaybeSession, PageForm, Params};
 use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 

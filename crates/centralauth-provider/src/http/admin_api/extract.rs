@@ -13,7 +13,7 @@ use crate::domain::authz::Administrator;
 use crate::domain::secret::SecretDigest;
 use crate::domain::{Error, admin};
 use crate::http::error::ApiError;
-use crate::http::extract::bearer_token;
+use crate::http::shared::bearer_token;
 use crate::http::state::AppState;
 use crate::domain::ports::Store;
 

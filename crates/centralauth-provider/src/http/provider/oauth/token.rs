@@ -9,7 +9,7 @@ use centralauth_wire::{OAuthErrorCode, TokenResponse};
 use crate::domain::oidc;
 use crate::domain::grants::{IssuedTokens, authorization_code, refresh_token};
 use crate::http::error::{OAuthError, no_store};
-use crate::http::extract::{ClientCredentials, OAuthForm, Params};
+use crate::http::shared::{ClientCredentials, OAuthForm, Params};
 use crate::http::state::AppState;
 
 /// A token request, decided at the edge.

@@ -5,16 +5,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::membership::effective_pairs;
 use crate::domain::secret::SecretDigest;
 use crate::domain::oidc;
-use crate::http::api::user::unauthorized;
+use crate::http::provider::user::unauthorized;
 use crate::http::error::{ApiError, OAuthError};
-use crate::http::extract::{OAuthForm, bearer_token};
+use crate::http::shared::{OAuthForm, bearer_challenge, bearer_token};
 use crate::http::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -75,7 +75,7 @@ pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, OA
 
 fn bad_request(description: &str) -> Response {
     let body = Json(serde_json::json!({"error": "invalid_request", "error_description": description}));
-    let challenge = [(header::WWW_AUTHENTICATE, "Bearer realm=\"centralauth\", error=\"invalid_request\"")];
+    let challenge = [(header::WWW_AUTHENTICATE, bearer_challenge(Some("invalid_request"), None))];
     (StatusCode::BAD_REQUEST, challenge, body).into_response()
 }
 
@@ -83,12 +83,8 @@ async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
     let found = state.store.access_token_view(&SecretDigest::of(token), state.clock.now()).await.map_err(crate::domain::Error::from)?;
     let Some(found) = found else { return Ok(unauthorized(Some("invalid_token"))) };
     if !found.scope.contains("openid") {
-        let mut response = StatusCode::FORBIDDEN.into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"centralauth\", error=\"insufficient_scope\", scope=\"openid\""),
-        );
-        return Ok(response);
+        let challenge = [(header::WWW_AUTHENTICATE, bearer_challenge(Some("insufficient_scope"), Some("openid")))];
+        return Ok((StatusCode::FORBIDDEN, challenge).into_response());
     }
     // No membership, or a deactivated account: the token no longer stands for anyone here.
     let view = match found.view {
