@@ -250,29 +250,6 @@ async fn introspection_describes_own_tokens_and_hides_others() {
 }
 
 #[tokio::test]
-async fn an_expired_access_token_is_refused_and_refresh_brings_a_new_one() {
-    let p = TestProvider::with_scene(&[]).await;
-    // Lifetimes count whole seconds: a one-second token may already be expired when the
-    // refreshed one is used below.
-    p.cli(&["app", "update", "client1", "--access-token-lifetime", "3"], None).await;
-    let (access, refresh) = p.tokens_for_alice().await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (status, _) = p.user_endpoint(&access).await;
-        if status == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the access token never expired");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let response = http().get(p.provider("/user/")).bearer_auth(&access).send().await.unwrap();
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
-    let (status, body) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(p.user_endpoint(body["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
-}
-
-#[tokio::test]
 async fn perms_sync_answers_the_originals_counters() {
     let p = TestProvider::start().await;
     p.create_app("client1", &[]).await;

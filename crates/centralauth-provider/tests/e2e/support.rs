@@ -8,6 +8,12 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use centralauth_provider::app::App;
+use centralauth_provider::config::ServeConfig;
+use centralauth_provider::domain::clock::TestClock;
+use centralauth_provider::domain::signing::MasterKey;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -81,10 +87,31 @@ pub const MASTER_KEY: &str = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzISE";
 
 pub struct TestProvider {
     // Dropped first (fields drop in declaration order): the server stops before its database goes.
-    child: Child,
+    server: Server,
     pub base: String,
     pub db: Arc<TestDatabase>,
     pub admin_password: Option<String>,
+    /// The provider's clock when it runs in this process; `None` for the binary, which runs on
+    /// the system's.
+    pub clock: Option<TestClock>,
+}
+
+/// The real binary in a process of its own, or the same app (`App::build`) in this process
+/// with a test clock, for the rules about time.
+enum Server {
+    Process(Child),
+    InProcess { shutdown: Option<tokio::sync::oneshot::Sender<()>>, task: tokio::task::JoinHandle<()> },
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Server::InProcess { shutdown, .. } = self {
+            // A graceful stop also ends the app's purge and delivery tasks.
+            if let Some(tx) = shutdown.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
 }
 
 impl TestProvider {
@@ -125,7 +152,49 @@ impl TestProvider {
         .expect("centralauth did not start within 60 s");
         // Keep reading stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, base, db, admin_password }
+        Self { server: Server::Process(child), base, db, admin_password, clock: None }
+    }
+
+    /// The app in this process on a free port, on a fresh database, with a test clock that
+    /// stands still until the test moves it (`advance`). `args` are `serve`'s flags.
+    pub async fn in_process(args: &[&str]) -> Self {
+        Self::in_process_on(TestDatabase::create().await, TestClock::new(), args).await
+    }
+
+    /// The standard scene (see `with_scene`) on an app in this process.
+    pub async fn in_process_with_scene(args: &[&str]) -> Self {
+        let p = Self::in_process(args).await;
+        p.scene().await;
+        p
+    }
+
+    /// The app in this process on an existing database (another instance shares the clock
+    /// it is given).
+    pub async fn in_process_on(db: Arc<TestDatabase>, clock: TestClock, args: &[&str]) -> Self {
+        #[derive(clap::Parser)]
+        struct Serve {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        let flags = ["serve", "--listen", "127.0.0.1:0"].iter().chain(args);
+        let config = <Serve as clap::Parser>::try_parse_from(flags).expect("serve's flags").config;
+        let master_key = MasterKey::parse(MASTER_KEY).unwrap();
+        let app = App::build(&db.url, &config, master_key, clock.shared()).await.expect("build the app");
+        let base = format!("http://{}", app.local_addr().unwrap());
+        let admin_password = app.created_administrator.as_ref().map(|(_, password)| password.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = app.run(async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self { server: Server::InProcess { shutdown: Some(tx), task }, base, db, admin_password, clock: Some(clock) }
+    }
+
+    /// Moves the in-process provider's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.as_ref().expect("only an in-process provider has a test clock").advance(seconds);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -137,7 +206,17 @@ impl TestProvider {
     }
 
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        match &mut self.server {
+            Server::Process(child) => {
+                let _ = child.kill().await;
+            }
+            Server::InProcess { shutdown, task } => {
+                if let Some(tx) = shutdown.take() {
+                    let _ = tx.send(());
+                }
+                let _ = task.await;
+            }
+        }
     }
 
     /// Runs a CLI command against this provider's database; panics on failure.
@@ -387,7 +466,38 @@ impl TestProvider {
 
     /// The server's resident memory in KiB, from /proc; `None` where there is no /proc.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let Server::Process(child) = &self.server else { return None };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
         status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
     }
+}
+
+pub async fn discovery(p: &TestProvider) -> Value {
+    let response = http().get(p.provider("/o/.well-known/openid-configuration")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// Verifies an id_token as a strict relying party does: signature by a key of the JWKS named
+/// by `kid`, issuer, audience, expiry. Returns (header kid, claims).
+pub async fn verify_id_token(p: &TestProvider, token: &str) -> (String, Value) {
+    let config = discovery(p).await;
+    let jwks: JwkSet = http().get(config["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let kid = header.kid.clone().expect("kid");
+    let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&["client1"]);
+    validation.set_issuer(&[config["issuer"].as_str().unwrap()]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).expect("id_token verifies");
+    (kid, data.claims)
+}
+
+/// Signs alice in and exchanges the code: the token response.
+pub async fn sign_in(p: &TestProvider, browser: &Browser, query: &[(&str, &str)]) -> Value {
+    let code = p.code_for(browser, "alice", ALICE_PASSWORD, query).await;
+    let (status, body) = p.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
 }
