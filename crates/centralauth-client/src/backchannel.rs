@@ -23,7 +23,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -185,7 +184,7 @@ async fn accept(auth: &CentralAuth, delivery: Delivery, body: &[u8]) -> Result<S
     if !replays.first_use(&event.jti, event.iat.saturating_add(auth.config().event_max_age.as_secs()).saturating_add(CLOCK_SKEW)) {
         return Err(reject(Failure::InvalidRequest, "this jti was already received"));
     }
-    if let Err(e) = auth.access_events().record(&event.sub, delivery.event(), SystemTime::now()).await {
+    if let Err(e) = auth.access_events().record(&event.sub, delivery.event(), auth.config().clock.now()).await {
         // Not applied: a new delivery of the same token must be able to succeed.
         replays.forget(&event.jti);
         tracing::error!(error = %e, "centralauth: recording a back-channel event failed");
@@ -263,7 +262,7 @@ async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<V
         Some(iat) if iat >= 0.0 => iat as u64,
         _ => return Err(reject(Failure::InvalidRequest, "iat must be a NumericDate")),
     };
-    let now = now();
+    let now = auth.config().clock.unix_seconds();
     if iat > now + CLOCK_SKEW {
         return Err(reject(Failure::InvalidRequest, "iat is in the future"));
     }

@@ -1,6 +1,7 @@
 //! Configuration: where the provider is, who this application is, and where its routes live.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
 
@@ -81,6 +82,47 @@ pub struct CentralAuthConfig {
     /// The provider's signing keys are fetched again when an event names an unknown key id (the
     /// keys rotate), but at most once per this interval; default 10 seconds.
     pub key_refetch_interval: Duration,
+    /// Where the client reads the time (when an access token has expired, how old an event
+    /// is): the system's clock, unless a test gives one it can move.
+    pub clock: Clock,
+}
+
+/// The client's source of the current time.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
+
+impl Clock {
+    /// The operating system's clock.
+    pub fn system() -> Self {
+        Self(Arc::new(SystemTime::now))
+    }
+
+    /// A clock that reads the time from `now` (a test's clock).
+    pub fn from_fn(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> SystemTime {
+        (self.0)()
+    }
+
+    /// The current time in whole Unix seconds.
+    pub(crate) fn unix_seconds(&self) -> u64 {
+        self.now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({:?})", self.now())
+    }
 }
 
 /// A configuration that cannot work.
@@ -121,6 +163,7 @@ impl CentralAuthConfig {
             timeout: Duration::from_secs(10),
             event_max_age: Duration::from_secs(3600),
             key_refetch_interval: Duration::from_secs(10),
+            clock: Clock::system(),
         })
     }
 

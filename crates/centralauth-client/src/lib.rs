@@ -89,7 +89,7 @@ use std::sync::Arc;
 
 use axum::Router;
 pub use centralauth_wire::PermsSyncResponse;
-pub use config::{CentralAuthConfig, ClientSecret, ConfigError, Paths};
+pub use config::{CentralAuthConfig, ClientSecret, Clock, ConfigError, Paths};
 pub use error::{ProviderError, RegisterError};
 pub use events::{AccessEvent, AccessEvents, EventsError, EventsFuture, MemoryAccessEvents, SubjectEvents};
 pub use guard::{RequirePerm, RequirePermLayer, SignInRequired, require_perm};

@@ -31,8 +31,9 @@ pub(crate) struct StoredToken {
 }
 
 impl StoredToken {
-    pub fn is_expired(&self) -> bool {
-        now() >= self.expires_at
+    /// Whether the access token has expired at `now` (Unix seconds).
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at
     }
 }
 
@@ -121,13 +122,13 @@ impl ProviderClient {
         AuthorizationStart { url: url.to_string(), state: state.secret().clone(), pkce_verifier: verifier.secret().clone() }
     }
 
-    fn stored<TT: TokenResponse>(token: &TT) -> StoredToken {
+    fn stored<TT: TokenResponse>(&self, token: &TT) -> StoredToken {
         // Without expires_in the token is checked again on every request, as the original does.
         let lifetime = token.expires_in().map(|d| d.as_secs()).unwrap_or(0);
         StoredToken {
             access_token: token.access_token().secret().clone(),
             refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-            expires_at: now() + lifetime,
+            expires_at: self.config.clock.unix_seconds() + lifetime,
         }
     }
 
@@ -139,7 +140,7 @@ impl ProviderClient {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        Ok(Self::stored(&token))
+        Ok(self.stored(&token))
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Result<StoredToken, ProviderError> {
@@ -149,7 +150,7 @@ impl ProviderClient {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        let mut stored = Self::stored(&token);
+        let mut stored = self.stored(&token);
         // RFC 6749 §6: a provider that does not rotate keeps the old refresh token valid.
         if stored.refresh_token.is_none() {
             stored.refresh_token = Some(refresh_token.to_string());

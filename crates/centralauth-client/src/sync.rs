@@ -75,13 +75,13 @@ impl InFlight {
     /// The cell of the refresh with `refresh_token`; a new one when there is none, or when the
     /// existing one started before `not_before` (unix microseconds: an access change arrived
     /// since, so its answer may be stale).
-    pub fn cell(&self, refresh_token: &str, not_before: Option<u64>) -> (u64, Arc<OnceCell<SyncOutcome>>) {
+    pub fn cell(&self, refresh_token: &str, not_before: Option<u64>, now: u64) -> (u64, Arc<OnceCell<SyncOutcome>>) {
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         entries.retain(|_, started| {
             started.at.elapsed() < KEEP_FINISHED
                 && match started.cell.get() {
                     None => true,
-                    Some(SyncOutcome::Synced { token, .. }) => !token.is_expired(),
+                    Some(SyncOutcome::Synced { token, .. }) => !token.is_expired(now),
                     Some(_) => false,
                 }
         });
@@ -101,7 +101,7 @@ impl CentralAuth {
         let Some(refresh_token) = token.refresh_token.clone() else {
             return SyncOutcome::Refused("no refresh token".into());
         };
-        let (started_at, cell) = self.in_flight().cell(&refresh_token, not_before);
+        let (started_at, cell) = self.in_flight().cell(&refresh_token, not_before, self.config().clock.unix_seconds());
         cell.get_or_init(|| async {
             let provider = self.provider();
             let fresh = match provider.refresh(&refresh_token).await {
@@ -206,7 +206,7 @@ where
                     return Ok(end_session(&auth, &session, &headers, &target).await);
                 }
                 let access_changed = events.access_changed_at.map(unix_micros).filter(|&at| at >= record.synced_at);
-                let user = if token.is_expired() || access_changed.is_some() {
+                let user = if token.is_expired(auth.config().clock.unix_seconds()) || access_changed.is_some() {
                     match auth.refresh_and_sync(&token, access_changed).await {
                         SyncOutcome::Synced { token, user, sub, started_at } => {
                             let record = SyncRecord { sub: sub.or(record.sub), signed_in_at: record.signed_in_at, synced_at: started_at };

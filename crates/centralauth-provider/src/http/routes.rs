@@ -84,7 +84,8 @@ mod tests {
     async fn a_writing_request_finishes_even_when_its_client_hangs_up() {
         let finished = Arc::new(AtomicBool::new(false));
         let flag = finished.clone();
-        // Stands for a handler in the middle of a transaction when the client goes away.
+        // Stands for a handler in the middle of a transaction when the client goes away: real
+        // time is the point here (the client gives up after 50 ms, the handler needs 300).
         let slow = move || {
             let flag = flag.clone();
             async move {

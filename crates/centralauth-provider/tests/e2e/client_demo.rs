@@ -1,111 +1,16 @@
 //! The demo app, built on centralauth-client, against the real provider binary: sign-in through
-//! the provider's login form, permissions, refresh on expiry, logout when access is withdrawn,
-//! one refresh for many concurrent requests, and revocation at logout.
+//! the provider's login form, permissions, revocation at logout, and access changes pushed over
+//! the back channel. What happens at token expiry is in `tests/in_process/client_demo.rs`.
 
 use std::time::Duration;
 
-use centralauth_client::{CentralAuthConfig, ClientSecret};
-use futures_util::future::join_all;
 use reqwest::StatusCode;
 
+use crate::demo::{Demo, scene_on};
 use crate::support::*;
 
-struct Demo {
-    base: String,
-}
-
-/// Starts the demo app in-process on a free port, registered at the provider as `demo`.
-async fn start_demo(p: &TestProvider, access_token_lifetime: &str) -> Demo {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let redirect_uri = format!("{base}/centralauth/login/callback/");
-    p.cli(
-        &[
-            "app",
-            "create",
-            "Demo",
-            "--client-id",
-            "demo",
-            "--client-secret-stdin",
-            "--redirect-uri",
-            &redirect_uri,
-            "--access-token-lifetime",
-            access_token_lifetime,
-            "--pkce",
-            "required",
-            "--redirect-uri-match",
-            "exact",
-        ],
-        Some(SECRET),
-    )
-    .await;
-    let config = CentralAuthConfig::new(&p.provider(""), "demo", ClientSecret::new(SECRET), &base).unwrap();
-    let directory = demo_client::Directory::default();
-    let auth = demo_client::central_auth(config, &directory).unwrap();
-    let counts = auth.register_permissions(&demo_client::permissions()).await.unwrap();
-    assert_eq!((counts.created, counts.count), (2, 2));
-    let app = demo_client::app(&auth, directory);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Demo { base }
-}
-
-impl Demo {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Follows a browser through the demo, the provider's login form and back; returns the
-    /// final answer.
-    async fn sign_in(&self, p: &TestProvider, browser: &Browser, path: &str, username: &str, password: &str) -> reqwest::Response {
-        let mut url = self.url(path);
-        for _ in 0..10 {
-            let response = browser.client.get(&url).header("accept", "text/html").send().await.unwrap();
-            if !response.status().is_redirection() {
-                return response;
-            }
-            let next = location(&response);
-            url = if next.starts_with("http") {
-                next
-            } else if next.starts_with("/account/") {
-                p.url(&next)
-            } else {
-                self.url(&next)
-            };
-            if url.contains("/account/login/") {
-                let page = browser.get(&url).await.text().await.unwrap();
-                let form = [("csrf_token", hidden_input(&page, "csrf_token")), ("next", hidden_input(&page, "next"))];
-                let response = browser
-                    .post_form(
-                        &p.url("/account/login/"),
-                        &[("csrf_token", &form[0].1), ("next", &form[1].1), ("username", username), ("password", password)],
-                    )
-                    .await;
-                assert_eq!(response.status(), StatusCode::SEE_OTHER, "provider sign-in failed");
-                url = p.url(&location(&response));
-            }
-        }
-        panic!("too many redirects");
-    }
-
-    async fn api_me(&self, browser: &Browser) -> (StatusCode, serde_json::Value) {
-        let response = browser.get(&self.url("/api/me")).await;
-        let status = response.status();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
-    }
-}
-
 async fn scene(lifetime: &str) -> (TestProvider, Demo) {
-    let p = TestProvider::start().await;
-    let demo = start_demo(&p, lifetime).await;
-    p.create_user("alice", ALICE_PASSWORD).await;
-    p.create_user("bob", "bob-password-1").await;
-    p.cli(&["member", "add", "demo", "alice", "--perm", "notes.view_note"], None).await;
-    (p, demo)
-}
-
-/// Waits until an access token issued `seconds` ago has expired on the client's clock.
-async fn let_token_expire(seconds: u64) {
-    tokio::time::sleep(Duration::from_millis(seconds * 1000 + 1100)).await;
+    scene_on(TestProvider::start().await, lifetime).await
 }
 
 #[tokio::test]
@@ -135,48 +40,6 @@ async fn the_demo_signs_in_through_the_provider_and_enforces_permissions() {
     let refused = demo.sign_in(&p, &bob, "/me", "bob", "bob-password-1").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "the provider refuses a user without membership");
     assert_eq!(demo.api_me(&bob).await.0, StatusCode::UNAUTHORIZED);
-}
-
-#[tokio::test]
-async fn the_demo_refreshes_an_expired_token_and_picks_up_new_permissions() {
-    // Three seconds: with one, a token issued just before a second ticks over could expire
-    // between the refresh and the re-sync that uses it (lifetimes count whole seconds).
-    let (p, demo) = scene("3").await;
-    let browser = Browser::new();
-    demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
-    p.cli(&["member", "update", "demo", "alice", "--perm", "notes.view_note", "--perm", "notes.publish_note"], None).await;
-    let_token_expire(3).await;
-    let publish = browser.client.get(demo.url("/notes/publish")).header("accept", "text/html").send().await.unwrap();
-    assert_eq!(publish.status(), StatusCode::OK, "refreshed, re-synced, and allowed");
-}
-
-#[tokio::test]
-async fn the_demo_logs_the_user_out_on_the_next_refresh_after_the_membership_is_deactivated() {
-    // Three seconds, so that the check before expiry is not raced by a slow sign-in.
-    let (p, demo) = scene("3").await;
-    let browser = Browser::new();
-    demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
-    p.cli(&["member", "update", "demo", "alice", "--active", "false"], None).await;
-    assert_eq!(demo.api_me(&browser).await.0, StatusCode::OK, "until the token expires");
-    let_token_expire(3).await;
-    let page = browser.client.get(demo.url("/me")).header("accept", "text/html").send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::FOUND);
-    assert_eq!(location(&page), "/centralauth/login/?next=%2Fme");
-    assert_eq!(demo.api_me(&browser).await.0, StatusCode::UNAUTHORIZED, "the session is gone");
-}
-
-#[tokio::test]
-async fn twenty_concurrent_requests_at_expiry_all_succeed_with_exactly_one_refresh() {
-    // Three seconds, for the reason given in the test above.
-    let (p, demo) = scene("3").await;
-    let browser = Browser::new();
-    demo.sign_in(&p, &browser, "/me", "alice", ALICE_PASSWORD).await;
-    // On a slow machine the token may already have been refreshed during sign-in.
-    let before = p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await;
-    let_token_expire(3).await;
-    let results = join_all((0..20).map(|_| demo.api_me(&browser))).await;
-    assert!(results.iter().all(|(s, body)| *s == StatusCode::OK && body["username"] == "alice"), "{results:?}");
-    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, before + 1, "one refresh at the provider, not twenty");
 }
 
 #[tokio::test]

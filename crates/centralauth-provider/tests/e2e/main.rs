@@ -7,6 +7,7 @@ mod admin_api;
 mod backchannel;
 mod bad_input;
 mod client_demo;
+mod demo;
 mod concurrency;
 mod console;
 mod flows;

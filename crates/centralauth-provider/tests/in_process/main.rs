@@ -9,3 +9,7 @@
 mod support;
 
 mod time;
+#[path = "../e2e/demo.rs"]
+mod demo;
+
+mod client_demo;
