@@ -14,6 +14,7 @@ use crate::domain::signing::MasterKey;
 use crate::domain::admin;
 use crate::domain::clock::SharedClock;
 use crate::http::router::router;
+use crate::http::shared::TrustedProxies;
 use crate::http::state::{AppState, HttpSettings};
 use crate::domain::ports::Store;
 use crate::store;
@@ -47,7 +48,7 @@ impl App {
             public_url,
             prefix: config.prefix.clone(),
             refresh_grace_seconds: config.refresh_grace_seconds,
-            trust_forwarded_for: config.trust_forwarded_for,
+            trusted_proxies: TrustedProxies { networks: config.trusted_proxies.clone(), hops: usize::from(config.trust_forwarded_for) },
         };
         Ok(App { listener, state: AppState { store, settings: Arc::new(settings), keys, clock }, created_administrator })
     }

@@ -25,7 +25,13 @@ pub struct ServeConfig {
     /// Seconds in which a rotated refresh token still works (concurrent requests of one session).
     #[arg(long, env = "CENTRALAUTH_REFRESH_GRACE_SECONDS", default_value_t = 10)]
     pub refresh_grace_seconds: i64,
-    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    /// The reverse proxies in front of the provider, as addresses or networks (`10.0.0.0/8`,
+    /// repeatable or comma-separated): behind them the client address, for the per-address
+    /// sign-in limit, is the right-most `X-Forwarded-For` address that is not one of them.
+    #[arg(long = "trusted-proxy", env = "CENTRALAUTH_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Treat the connection's peer as a trusted proxy whatever its address (one proxy in front,
+    /// whose address is not fixed): the client is the right-most `X-Forwarded-For` address.
     #[arg(long, env = "CENTRALAUTH_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 }
@@ -88,6 +94,7 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("prefix", "CENTRALAUTH_PREFIX"),
     ("refresh_grace_seconds", "CENTRALAUTH_REFRESH_GRACE_SECONDS"),
     ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
+    ("trusted_proxies", "CENTRALAUTH_TRUSTED_PROXIES"),
     ("log_format", "CENTRALAUTH_LOG_FORMAT"),
     ("master_key", "CENTRALAUTH_MASTER_KEY"),
     ("master_key_file", "CENTRALAUTH_MASTER_KEY_FILE"),
@@ -111,6 +118,15 @@ pub fn file_settings(path: Option<&Path>) -> Result<Vec<(&'static str, String)>,
         };
         let value = match value {
             toml::Value::String(s) => s,
+            // A list becomes the comma-separated form the environment variable takes.
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
             other => other.to_string(),
         };
         settings.push((*var, value));
@@ -130,6 +146,8 @@ mod tests {
         let got = file_settings(Some(&file)).unwrap();
         assert!(got.contains(&("CENTRALAUTH_LISTEN", "0.0.0.0:9000".to_string())));
         assert!(got.contains(&("CENTRALAUTH_REFRESH_GRACE_SECONDS", "5".to_string())));
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1/128\"]\n").unwrap();
+        assert_eq!(file_settings(Some(&file)).unwrap(), vec![("CENTRALAUTH_TRUSTED_PROXIES", "10.0.0.0/8,::1/128".to_string())]);
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         assert!(file_settings(Some(&file)).is_err());
     }
@@ -141,6 +159,7 @@ mod tests {
             public_url: None,
             prefix: "/provider".into(),
             refresh_grace_seconds: 10,
+            trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
         };
         assert!(c.validate().is_ok());

@@ -29,6 +29,8 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("prefix = {:?}", config.prefix);
     println!("refresh_grace_seconds = {}", config.refresh_grace_seconds);
     println!("trust_forwarded_for = {}", config.trust_forwarded_for);
+    let proxies: Vec<String> = config.trusted_proxies.iter().map(|net| format!("{:?}", net.to_string())).collect();
+    println!("trusted_proxies = [{}]", proxies.join(", "));
     println!("configuration OK");
     Ok(())
 }

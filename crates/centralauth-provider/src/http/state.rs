@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use crate::domain::clock::SharedClock;
 use crate::domain::keyring::KeyRing;
 use crate::domain::ports::Store;
+use crate::http::shared::TrustedProxies;
 
 /// What the HTTP layer needs to know beyond the store.
 #[derive(Debug, Clone)]
@@ -17,8 +18,8 @@ pub struct HttpSettings {
     pub prefix: String,
     /// Seconds in which a rotated refresh token may be used again (DESIGN §6).
     pub refresh_grace_seconds: i64,
-    /// Take the client address for rate limiting from `X-Forwarded-For` (behind a proxy only).
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies whose `X-Forwarded-For` entries are believed (`shared::client_addr`).
+    pub trusted_proxies: TrustedProxies,
     /// Set the `Secure` flag on cookies (public URL is https).
     pub secure_cookies: bool,
 }

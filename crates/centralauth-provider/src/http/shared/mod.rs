@@ -10,7 +10,7 @@ mod params;
 mod session;
 
 pub use bearer::{bearer_token, challenge as bearer_challenge};
-pub use client_addr::ClientAddr;
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use client_auth::ClientCredentials;
 pub use csrf::{CSRF_COOKIE, csrf_ok, csrf_token};
 pub use params::{OAuthForm, PageForm, ParamError, Params};
