@@ -7,19 +7,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{PointTx, SqlStore};
+use super::{HotPathTx, SqlStore};
 use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
-use crate::store::point::{Arg, point_row};
+use crate::store::hot_path::{Arg, hot_path_row};
 use crate::domain::ports::{
     ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode, NewTokenPair, RefreshDecision,
     RefreshGrant, RefreshOutcome, RefreshRejection, StoreError, StoreResult, TokenKind, TokenView,
 };
 
-point_row! {
+hot_path_row! {
     struct ConsumedCode {
         user_id: i64,
         redirect_uri: String,
@@ -32,7 +32,7 @@ point_row! {
     }
 }
 
-point_row! {
+hot_path_row! {
     /// A refresh token with what its judge needs of its family, user and membership.
     struct RefreshRow {
         family_id: i64,
@@ -50,7 +50,7 @@ point_row! {
     }
 }
 
-point_row! {
+hot_path_row! {
     struct ActiveRow {
         application_id: i64,
         client_id: String,
@@ -61,7 +61,7 @@ point_row! {
     }
 }
 
-point_row! {
+hot_path_row! {
     /// An access token for `access_token_view`, with the cache epoch read before the view.
     struct ViewedTokenRow {
         application_id: i64,
@@ -104,7 +104,7 @@ impl ActiveRow {
     }
 }
 
-async fn insert_pair(tx: &mut PointTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+async fn insert_pair(tx: &mut HotPathTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         &[Arg::Bytes(&tokens.access.0), Arg::Int(family_id), Arg::Text(scope), Arg::Int(now), Arg::Int(tokens.access_expires_at)],
@@ -133,7 +133,7 @@ async fn insert_pair(tx: &mut PointTx<'_>, family_id: i64, scope: &str, now: Uni
 
 /// One statement revokes every token of the family, however many there are: tokens are only
 /// valid while their family is (every look-up joins it).
-async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> StoreResult<()> {
+async fn revoke_family(tx: &mut HotPathTx<'_>, family_id: i64, now: UnixTime) -> StoreResult<()> {
     tx.execute("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", &[Arg::Int(now), Arg::Int(family_id)]).await?;
     Ok(())
 }
@@ -194,7 +194,7 @@ impl GrantStore for SqlStore {
         check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<CodeExchange> {
-        let mut tx = self.point.begin(&self.writer).await?;
+        let mut tx = self.hot_path.begin(&self.writer).await?;
         let consumed: Option<ConsumedCode> = tx
             .fetch_optional(
                 "UPDATE authorization_codes SET consumed_at = $1 \
@@ -259,7 +259,7 @@ impl GrantStore for SqlStore {
         judge: &(dyn for<'g> Fn(&'g RefreshGrant) -> Result<RefreshDecision, RefreshRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.point.begin(&self.writer).await?;
+        let mut tx = self.hot_path.begin(&self.writer).await?;
         // Only PostgreSQL gets a second round: SQLite's write lock, taken by `begin`, already
         // keeps every other writer out between the read and the rotation.
         for _ in 0..3 {
@@ -316,13 +316,13 @@ impl GrantStore for SqlStore {
 
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
         let row: Option<ActiveRow> =
-            self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
+            self.hot_path.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
         Ok(row.map(|r| r.into_token(TokenKind::Access)))
     }
 
     async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>> {
         let row: Option<ViewedTokenRow> = self
-            .point
+            .hot_path
             .fetch_optional(
                 active_token_sql!("f.application_id, f.user_id, t.scope, (SELECT epoch FROM cache_epoch) AS cache_epoch", "access_tokens", "", ""),
                 &[Arg::Bytes(&token.0), Arg::Int(now)],
@@ -343,7 +343,7 @@ impl GrantStore for SqlStore {
 
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
         let row: Option<ActiveRow> = self
-            .point
+            .hot_path
             .fetch_optional(active_token_sql!("refresh_tokens", " AND t.rotated_at IS NULL"), &[Arg::Bytes(&token.0), Arg::Int(now)])
             .await?;
         Ok(row.map(|r| r.into_token(TokenKind::Refresh)))

@@ -19,7 +19,7 @@ pub type Db = sqlx::Sqlite;
 #[path = "../sql/mod.rs"]
 mod queries;
 mod checkpoint;
-mod point;
+mod hot_path;
 
 pub use queries::SqlStore;
 
@@ -45,8 +45,8 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
     let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
     // After the first connection, which created the file and put it in WAL mode.
-    let point = point::Point::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
-    Ok(SqlStore::new(pool, writer, point, clock))
+    let hot_path = hot_path::HotPath::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
+    Ok(SqlStore::new(pool, writer, hot_path, clock))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
