@@ -8,13 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use sqlx::Pool;
 use sqlx::pool::PoolConnection;
 use thread_local::ThreadLocal;
 
 use super::Db;
 use super::checkpoint::Checkpointer;
+use super::settings::{self, Role};
 use crate::domain::ports::StoreResult;
 use crate::store::hot_path::{Arg, FromSqliteRow};
 
@@ -34,23 +35,13 @@ impl HotPath {
     /// Opens the hot path writer; readers open on each thread's first look-up. The database must
     /// exist and be migrated.
     pub fn open(path: &Path, checkpoints: Checkpointer) -> StoreResult<Self> {
-        let writer = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        // The busy wait is ours (`begin`), so that it sleeps the task instead of the thread.
-        writer.busy_timeout(Duration::ZERO)?;
-        // Checkpoints run on a thread of their own (`checkpoint.rs`).
-        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")?;
+        // Its busy wait is ours (`begin`), so that it sleeps the task instead of the thread.
+        let writer = settings::open(path, Role::HotPathWriter)?;
         Ok(Self { path: path.to_path_buf(), _checkpoints: checkpoints, readers: ThreadLocal::new(), writer: tokio::sync::Mutex::new(writer) })
     }
 
     fn reader(&self) -> StoreResult<&Connection> {
-        Ok(self.readers.get_or_try(|| -> rusqlite::Result<Connection> {
-            let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-            // A reader in WAL mode never waits for the writer; only a checkpoint's brief locks
-            // or a recovery can make it retry.
-            conn.busy_timeout(Duration::from_secs(5))?;
-            conn.execute_batch("PRAGMA query_only = ON;")?;
-            Ok(conn)
-        })?)
+        Ok(self.readers.get_or_try(|| settings::open(&self.path, Role::HotPathReader))?)
     }
 
     pub async fn fetch_optional<R: FromSqliteRow>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>> {
