@@ -3,7 +3,7 @@
 //! by [`connect`].
 
 mod errors;
-mod point;
+mod hot_path;
 mod postgres;
 mod sqlite;
 mod epoch_cache;

@@ -67,6 +67,48 @@ pub enum CodeExchange {
     Unknown,
 }
 
+/// A stored refresh token and what a refresh must know of its family, as the token endpoint
+/// reads it; judged by the domain (`grants::refresh_token::judge`).
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    /// The scope the family was granted.
+    pub scope: Scope,
+    pub expires_at: UnixTime,
+    /// When this token was exchanged for a newer one, if it was.
+    pub rotated_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+    pub family_revoked_at: Option<UnixTime>,
+    pub user_id: UserId,
+    pub user_active: bool,
+    /// `None`: the user holds no membership of the application (any more).
+    pub membership_active: Option<bool>,
+    /// The sign-in's, kept by the family for the id_token.
+    pub auth_time: UnixTime,
+    pub sid: Option<String>,
+}
+
+/// What the store is to do with a refresh token the domain accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// First use: mark the token rotated, revoke its access token, issue a pair with `scope`.
+    Rotate { scope: Scope },
+    /// A reuse within the grace window: a further pair of the same family with `scope`.
+    Reissue { scope: Scope },
+    /// A reuse after the grace window: revoke the whole family (RFC 9700 §4.14.2).
+    RevokeFamily,
+}
+
+/// Why a refresh token may not become tokens; decided by the domain. Nothing is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRejection {
+    Expired,
+    /// The token or its family was revoked.
+    Revoked,
+    /// The user or their membership was deactivated or removed.
+    AccessWithdrawn,
+    ScopeTooWide,
+}
+
 #[derive(Debug)]
 pub enum RefreshOutcome {
     Rotated {
@@ -75,11 +117,10 @@ pub enum RefreshOutcome {
         auth_time: UnixTime,
         sid: Option<String>,
     },
+    Rejected(RefreshRejection),
     /// Used again after the grace window: the whole token family is now revoked.
     Replayed,
-    /// The user or their membership was deactivated or removed.
-    AccessWithdrawn,
-    ScopeTooWide,
+    /// No such refresh token for this application.
     Unknown,
 }
 
@@ -134,15 +175,15 @@ pub trait GrantStore: Send + Sync {
         check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<CodeExchange>;
-    /// Rotates a refresh token: the old one stops working (after `grace_seconds`, in which a
-    /// reuse gets a further pair of the same family), its access token is revoked.
+    /// Reads the refresh token, lets `judge` decide, and carries the decision out in one
+    /// transaction: a rotation (once, ever: a conditional update), a further pair within the
+    /// grace window, or the family's revocation on a replay.
     async fn rotate_refresh_token(
         &self,
         refresh: &SecretDigest,
         app: ApplicationId,
         now: UnixTime,
-        grace_seconds: i64,
-        requested_scope: Option<&Scope>,
+        judge: &(dyn for<'g> Fn(&'g RefreshGrant) -> Result<RefreshDecision, RefreshRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<RefreshOutcome>;
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>>;

@@ -15,7 +15,7 @@ pub type Db = sqlx::Postgres;
 #[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod queries;
-mod point;
+mod hot_path;
 
 pub use queries::SqlStore;
 
@@ -27,7 +27,7 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
     // statement instead, and is then discarded by the pool; idle connections are retired after
     // 10 minutes (sqlx's default), before a typical server or proxy would drop them.
     let pool = PgPoolOptions::new().max_connections(16).test_before_acquire(false).connect_with(options).await?;
-    Ok(SqlStore::new(pool.clone(), pool.clone(), point::Point::new(pool), clock))
+    Ok(SqlStore::new(pool.clone(), pool.clone(), hot_path::HotPath::new(pool), clock))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {

@@ -14,10 +14,10 @@ use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::signing::Algorithm;
 use crate::domain::secret::SecretDigest;
 use crate::store::errors::conflict_or_other;
-use crate::store::point::{Arg, point_row};
+use crate::store::hot_path::{Arg, hot_path_row};
 use crate::domain::ports::{ApplicationStore, ApplicationUsage, StoreError, StoreResult};
 
-point_row! {
+hot_path_row! {
     pub(super) struct ApplicationRow {
         id: i64,
         name: String,
@@ -120,7 +120,7 @@ impl ApplicationStore for SqlStore {
             Some(app) => app,
             None => {
                 let row: Option<ApplicationRow> =
-                    self.point.fetch_optional(select_application!("WHERE client_id = $1"), &[Arg::Text(client_id)]).await?;
+                    self.hot_path.fetch_optional(select_application!("WHERE client_id = $1"), &[Arg::Text(client_id)]).await?;
                 let app = row.map(|r| Arc::new(Application::from(r)));
                 self.applications.insert(epoch, key, app.clone());
                 app

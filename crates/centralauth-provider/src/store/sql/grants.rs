@@ -1,24 +1,25 @@
 //! Authorization codes and token families. Single use and rotation are decided by conditional
 //! `UPDATE … WHERE … IS NULL RETURNING` inside a transaction: whichever request updates the row
-//! first wins, on one instance or many (DESIGN §5).
+//! first wins, on one instance or many (DESIGN §5). What a refresh may do is decided by the
+//! domain's judge (`domain::grants::refresh_token`), handed to `rotate_refresh_token`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{PointTx, SqlStore};
+use super::{HotPathTx, SqlStore};
 use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
-use crate::store::point::{Arg, point_row};
+use crate::store::hot_path::{Arg, hot_path_row};
 use crate::domain::ports::{
-    ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode, NewTokenPair, RefreshOutcome,
-    StoreResult, TokenKind, TokenView,
+    ActiveToken, CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode, NewTokenPair, RefreshDecision,
+    RefreshGrant, RefreshOutcome, RefreshRejection, StoreError, StoreResult, TokenKind, TokenView,
 };
 
-point_row! {
+hot_path_row! {
     struct ConsumedCode {
         user_id: i64,
         redirect_uri: String,
@@ -31,18 +32,25 @@ point_row! {
     }
 }
 
-point_row! {
+hot_path_row! {
+    /// A refresh token with what its judge needs of its family, user and membership.
     struct RefreshRow {
         family_id: i64,
+        access_token_digest: Vec<u8>,
         scope: String,
+        expires_at: i64,
         rotated_at: Option<i64>,
         revoked_at: Option<i64>,
-        expires_at: i64,
         family_revoked_at: Option<i64>,
+        user_id: i64,
+        user_active: bool,
+        membership_active: Option<bool>,
+        auth_time: i64,
+        sid: Option<String>,
     }
 }
 
-point_row! {
+hot_path_row! {
     struct ActiveRow {
         application_id: i64,
         client_id: String,
@@ -53,7 +61,7 @@ point_row! {
     }
 }
 
-point_row! {
+hot_path_row! {
     /// An access token for `access_token_view`, with the cache epoch read before the view.
     struct ViewedTokenRow {
         application_id: i64,
@@ -63,14 +71,22 @@ point_row! {
     }
 }
 
-point_row! {
-    /// Who a family's tokens are for, and whether they may still have access.
-    struct AccessRow {
-        user_id: i64,
-        user_active: bool,
-        membership_active: Option<bool>,
-        auth_time: i64,
-        sid: Option<String>,
+impl RefreshRow {
+    /// The family and old access token, kept by the store, and the grant, judged by the domain.
+    fn split(self) -> (i64, Vec<u8>, RefreshGrant) {
+        let grant = RefreshGrant {
+            scope: Scope::from_stored(&self.scope),
+            expires_at: self.expires_at,
+            rotated_at: self.rotated_at,
+            revoked_at: self.revoked_at,
+            family_revoked_at: self.family_revoked_at,
+            user_id: UserId(self.user_id),
+            user_active: self.user_active,
+            membership_active: self.membership_active,
+            auth_time: self.auth_time,
+            sid: self.sid,
+        };
+        (self.family_id, self.access_token_digest, grant)
     }
 }
 
@@ -88,7 +104,7 @@ impl ActiveRow {
     }
 }
 
-async fn insert_pair(tx: &mut PointTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+async fn insert_pair(tx: &mut HotPathTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         &[Arg::Bytes(&tokens.access.0), Arg::Int(family_id), Arg::Text(scope), Arg::Int(now), Arg::Int(tokens.access_expires_at)],
@@ -117,7 +133,7 @@ async fn insert_pair(tx: &mut PointTx<'_>, family_id: i64, scope: &str, now: Uni
 
 /// One statement revokes every token of the family, however many there are: tokens are only
 /// valid while their family is (every look-up joins it).
-async fn revoke_family(tx: &mut PointTx<'_>, family_id: i64, now: UnixTime) -> StoreResult<()> {
+async fn revoke_family(tx: &mut HotPathTx<'_>, family_id: i64, now: UnixTime) -> StoreResult<()> {
     tx.execute("UPDATE token_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", &[Arg::Int(now), Arg::Int(family_id)]).await?;
     Ok(())
 }
@@ -178,7 +194,7 @@ impl GrantStore for SqlStore {
         check: &(dyn for<'g> Fn(&'g CodeGrant) -> Result<(), CodeRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<CodeExchange> {
-        let mut tx = self.point.begin(&self.writer).await?;
+        let mut tx = self.hot_path.begin(&self.writer).await?;
         let consumed: Option<ConsumedCode> = tx
             .fetch_optional(
                 "UPDATE authorization_codes SET consumed_at = $1 \
@@ -240,88 +256,73 @@ impl GrantStore for SqlStore {
         refresh: &SecretDigest,
         app: ApplicationId,
         now: UnixTime,
-        grace_seconds: i64,
-        requested_scope: Option<&Scope>,
+        judge: &(dyn for<'g> Fn(&'g RefreshGrant) -> Result<RefreshDecision, RefreshRejection> + Send + Sync),
         tokens: &NewTokenPair,
     ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.point.begin(&self.writer).await?;
-        let rotated: Option<(i64, String, Vec<u8>)> = tx
-            .fetch_optional(
-                "UPDATE refresh_tokens SET rotated_at = $1 \
-                 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1 \
-                   AND EXISTS (SELECT 1 FROM token_families f \
-                               WHERE f.id = refresh_tokens.family_id AND f.application_id = $3 AND f.revoked_at IS NULL) \
-                 RETURNING family_id, scope, access_token_digest",
-                &[Arg::Int(now), Arg::Bytes(&refresh.0), Arg::Int(app.0)],
-            )
-            .await?;
-        let (family_id, granted_scope) = match rotated {
-            Some((family_id, scope, old_access)) => {
-                // The original deletes the old access token at once on refresh.
-                tx.execute(
-                    "UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL",
-                    &[Arg::Int(now), Arg::Bytes(&old_access)],
+        let mut tx = self.hot_path.begin(&self.writer).await?;
+        // Only PostgreSQL gets a second round: SQLite's write lock, taken by `begin`, already
+        // keeps every other writer out between the read and the rotation.
+        for _ in 0..3 {
+            let row: Option<RefreshRow> = tx
+                .fetch_optional(
+                    "SELECT r.family_id, r.access_token_digest, r.scope, r.expires_at, r.rotated_at, r.revoked_at, \
+                     f.revoked_at AS family_revoked_at, f.user_id, u.is_active AS user_active, m.is_active AS membership_active, \
+                     f.auth_time, f.sid \
+                     FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id JOIN users u ON u.id = f.user_id \
+                     LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id \
+                     WHERE r.token_digest = $1 AND f.application_id = $2",
+                    &[Arg::Bytes(&refresh.0), Arg::Int(app.0)],
                 )
                 .await?;
-                (family_id, scope)
-            }
-            None => {
-                let row: Option<RefreshRow> = tx
-                    .fetch_optional(
-                        "SELECT r.family_id, r.scope, r.rotated_at, r.revoked_at, r.expires_at, f.revoked_at AS family_revoked_at \
-                         FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
-                         WHERE r.token_digest = $1 AND f.application_id = $2",
-                        &[Arg::Bytes(&refresh.0), Arg::Int(app.0)],
+            let Some(row) = row else { return Ok(RefreshOutcome::Unknown) };
+            let (family_id, old_access, grant) = row.split();
+            let scope = match judge(&grant) {
+                // Nothing was written: the transaction is rolled back as it is dropped.
+                Err(rejection) => return Ok(RefreshOutcome::Rejected(rejection)),
+                Ok(RefreshDecision::RevokeFamily) => {
+                    revoke_family(&mut tx, family_id, now).await?;
+                    tx.commit().await?;
+                    return Ok(RefreshOutcome::Replayed);
+                }
+                Ok(RefreshDecision::Reissue { scope }) => scope,
+                Ok(RefreshDecision::Rotate { scope }) => {
+                    // Once, ever: of two concurrent rotations on PostgreSQL, the second waits
+                    // for the first's row lock, then updates nothing and reads the row again.
+                    let rotated = tx
+                        .execute(
+                            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_digest = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+                            &[Arg::Int(now), Arg::Bytes(&refresh.0)],
+                        )
+                        .await?;
+                    if rotated == 0 {
+                        continue;
+                    }
+                    // The original deletes the old access token at once on refresh.
+                    tx.execute(
+                        "UPDATE access_tokens SET revoked_at = $1 WHERE token_digest = $2 AND revoked_at IS NULL",
+                        &[Arg::Int(now), Arg::Bytes(&old_access)],
                     )
                     .await?;
-                let Some(row) = row else { return Ok(RefreshOutcome::Unknown) };
-                if row.family_revoked_at.is_some() || row.revoked_at.is_some() || row.expires_at <= now {
-                    return Ok(RefreshOutcome::Unknown);
+                    scope
                 }
-                match row.rotated_at {
-                    // Concurrent requests of one browser session: the losers get a further pair
-                    // of the same family instead of a logout (DESIGN §6).
-                    Some(rotated_at) if now - rotated_at < grace_seconds => (row.family_id, row.scope),
-                    _ => {
-                        revoke_family(&mut tx, row.family_id, now).await?;
-                        tx.commit().await?;
-                        return Ok(RefreshOutcome::Replayed);
-                    }
-                }
-            }
-        };
-        // A refresh re-checks access: no refresh for a deactivated user or membership.
-        let access: Option<AccessRow> = tx
-            .fetch_optional(
-                "SELECT f.user_id, u.is_active AS user_active, m.is_active AS membership_active, f.auth_time, f.sid \
-                 FROM token_families f JOIN users u ON u.id = f.user_id \
-                 LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id WHERE f.id = $1",
-                &[Arg::Int(family_id)],
-            )
-            .await?;
-        let Some(AccessRow { user_id, user_active: true, membership_active: Some(true), auth_time, sid }) = access else {
-            return Ok(RefreshOutcome::AccessWithdrawn);
-        };
-        let granted = Scope::from_stored(&granted_scope);
-        let scope = match requested_scope {
-            Some(requested) if !requested.is_subset_of(&granted) => return Ok(RefreshOutcome::ScopeTooWide),
-            Some(requested) => requested.clone(),
-            None => granted,
-        };
-        insert_pair(&mut tx, family_id, &scope.to_string(), now, tokens).await?;
-        tx.commit().await?;
-        Ok(RefreshOutcome::Rotated { user_id: UserId(user_id), scope, auth_time, sid })
+            };
+            insert_pair(&mut tx, family_id, &scope.to_string(), now, tokens).await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Rotated { user_id: grant.user_id, scope, auth_time: grant.auth_time, sid: grant.sid });
+        }
+        // Unreachable: a row whose rotation found it changed is judged used, revoked or gone.
+        Err(StoreError::Other("a refresh token changed under every read of it".into()))
     }
 
     async fn find_active_access_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
         let row: Option<ActiveRow> =
-            self.point.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
+            self.hot_path.fetch_optional(active_token_sql!("access_tokens", ""), &[Arg::Bytes(&token.0), Arg::Int(now)]).await?;
         Ok(row.map(|r| r.into_token(TokenKind::Access)))
     }
 
     async fn access_token_view(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<TokenView>> {
         let row: Option<ViewedTokenRow> = self
-            .point
+            .hot_path
             .fetch_optional(
                 active_token_sql!("f.application_id, f.user_id, t.scope, (SELECT epoch FROM cache_epoch) AS cache_epoch", "access_tokens", "", ""),
                 &[Arg::Bytes(&token.0), Arg::Int(now)],
@@ -342,7 +343,7 @@ impl GrantStore for SqlStore {
 
     async fn find_active_refresh_token(&self, token: &SecretDigest, now: UnixTime) -> StoreResult<Option<ActiveToken>> {
         let row: Option<ActiveRow> = self
-            .point
+            .hot_path
             .fetch_optional(active_token_sql!("refresh_tokens", " AND t.rotated_at IS NULL"), &[Arg::Bytes(&token.0), Arg::Int(now)])
             .await?;
         Ok(row.map(|r| r.into_token(TokenKind::Refresh)))

@@ -11,7 +11,7 @@ use crate::domain::membership::{GroupId, Membership, MembershipFlags, Membership
 use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
 use crate::store::errors::conflict_or_other;
-use crate::store::point::{Arg, point_row};
+use crate::store::hot_path::{Arg, hot_path_row};
 use super::Db;
 use super::applications::{ApplicationRow, select_application};
 use crate::domain::application::Application;
@@ -27,7 +27,7 @@ struct MembershipRow {
     is_active: bool,
 }
 
-point_row! {
+hot_path_row! {
     /// A user joined with their membership flags, for `/user/`.
     struct ViewRow {
         membership_id: i64,
@@ -185,7 +185,7 @@ impl MembershipStore for SqlStore {
 
     async fn membership_view(&self, app: ApplicationId, user: UserId) -> StoreResult<Option<MembershipView>> {
         let row: Option<ViewRow> = self
-            .point
+            .hot_path
             .fetch_optional(
                 "SELECT m.id AS membership_id, m.is_superuser, m.is_staff, m.is_active AS membership_active, \
                         u.id AS user_id, u.username, u.email, u.first_name, u.last_name, u.is_active AS user_active, u.is_admin, \
@@ -197,7 +197,7 @@ impl MembershipStore for SqlStore {
         let Some(r) = row else { return Ok(None) };
         // UNION removes a permission granted both directly and through a group.
         let perms: Vec<(String, String)> = self
-            .point
+            .hot_path
             .fetch_all(
                 "SELECT p.app_label, p.codename FROM permissions p \
                    JOIN membership_permissions mp ON mp.permission_id = p.id WHERE mp.membership_id = $1 \

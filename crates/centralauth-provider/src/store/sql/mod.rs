@@ -19,7 +19,7 @@ mod users;
 
 use sqlx::{Pool, QueryBuilder, Transaction};
 
-use super::point::{Point, PointTx};
+use super::hot_path::{HotPath, HotPathTx};
 use super::{Db, begin_write, migrator};
 use crate::domain::audit::AuditEntry;
 use crate::domain::clock::{SharedClock, UnixTime};
@@ -41,8 +41,8 @@ pub struct SqlStore {
     /// polling in SQLite's busy handler (which sleeps up to 100 ms per try); the same pool as
     /// `pool` for PostgreSQL, whose row locks let writers run side by side.
     writer: Pool<Db>,
-    /// The hot paths' statements, run the fastest way the backend has (`store/point.rs`).
-    point: Point,
+    /// The hot path's statements, run the fastest way the backend has (`store/hot_path.rs`).
+    hot_path: HotPath,
     /// In memory while the database's cache epoch stands still (`epoch_cache`).
     views: ViewCache,
     applications: ApplicationCache,
@@ -51,8 +51,8 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    pub fn new(pool: Pool<Db>, writer: Pool<Db>, point: Point, clock: SharedClock) -> Self {
-        Self { pool, writer, point, views: ViewCache::default(), applications: ApplicationCache::default(), clock }
+    pub fn new(pool: Pool<Db>, writer: Pool<Db>, hot_path: HotPath, clock: SharedClock) -> Self {
+        Self { pool, writer, hot_path, views: ViewCache::default(), applications: ApplicationCache::default(), clock }
     }
 
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
@@ -61,7 +61,7 @@ impl SqlStore {
 
     /// The cache epoch (migrations 0005), read before the data cached under it.
     async fn cache_epoch(&self) -> StoreResult<i64> {
-        let (epoch,): (i64,) = self.point.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::domain::ports::StoreError::NotFound)?;
+        let (epoch,): (i64,) = self.hot_path.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::domain::ports::StoreError::NotFound)?;
         Ok(epoch)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use super::settings::{self, Role};
 
 use crate::domain::ports::StoreResult;
 
@@ -25,8 +25,7 @@ pub struct Checkpointer {
 
 impl Checkpointer {
     pub fn start(path: &Path) -> StoreResult<Self> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        let conn = settings::open(path, Role::Checkpointer)?;
         let (stop, stopped) = mpsc::channel::<()>();
         thread::Builder::new()
             .name("sqlite-checkpoint".into())

@@ -1,12 +1,10 @@
 //! SQLite: the embedded default. WAL mode, a busy timeout, one connection for all writes (they
 //! queue in the pool, not in SQLite's busy handler), and write transactions that take the write
 //! lock up front (`BEGIN IMMEDIATE`), so that a writer of another process (the CLI) waits instead
-//! of failing with SQLITE_BUSY on a lock upgrade.
+//! of failing with SQLITE_BUSY on a lock upgrade. Every connection, sqlx's or rusqlite's, is set
+//! up by `settings.rs`.
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Pool, Transaction};
 
 use crate::domain::clock::SharedClock;
@@ -19,21 +17,15 @@ pub type Db = sqlx::Sqlite;
 #[path = "../sql/mod.rs"]
 mod queries;
 mod checkpoint;
-mod point;
+mod hot_path;
+mod settings;
 
 pub use queries::SqlStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(30))
-        .foreign_keys(true)
-        // Checkpoints run on a thread of their own (`checkpoint.rs`), not inside a commit.
-        .pragma("wal_autocheckpoint", "0");
+    let options = settings::sqlx_options(url, settings::Role::Pool)?;
     // No ping before each use: an embedded database does not drop connections, and every
     // ping is a round trip to the connection's worker thread.
     if url.contains(":memory:") || url.contains("mode=memory") {
@@ -45,8 +37,8 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
     let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
     // After the first connection, which created the file and put it in WAL mode.
-    let point = point::Point::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
-    Ok(SqlStore::new(pool, writer, point, clock))
+    let hot_path = hot_path::HotPath::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
+    Ok(SqlStore::new(pool, writer, hot_path, clock))
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {

@@ -1,5 +1,5 @@
-//! PostgreSQL's point path (see `store/point.rs`): the pool, as every other statement uses it.
-//! The statements already are one network round trip each; the point path exists so that the
+//! PostgreSQL's hot path (see `store/hot_path.rs`): the pool, as every other statement uses it.
+//! The statements already are one network round trip each; the hot path exists so that the
 //! SQL of the hot paths is written once for both backends.
 
 use std::marker::PhantomData;
@@ -10,13 +10,13 @@ use sqlx::{FromRow, Pool, Postgres, Transaction};
 
 use super::Db;
 use crate::domain::ports::StoreResult;
-use crate::store::point::Arg;
+use crate::store::hot_path::Arg;
 
-pub struct Point {
+pub struct HotPath {
     pool: Pool<Db>,
 }
 
-impl Point {
+impl HotPath {
     pub fn new(pool: Pool<Db>) -> Self {
         Self { pool }
     }
@@ -35,8 +35,8 @@ impl Point {
         Ok(bind(sqlx::query_as(sql), args).fetch_all(&self.pool).await?)
     }
 
-    pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<PointTx<'_>> {
-        Ok(PointTx { tx: writer.begin().await?, _point: PhantomData })
+    pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<HotPathTx<'_>> {
+        Ok(HotPathTx { tx: writer.begin().await?, _hot_path: PhantomData })
     }
 }
 
@@ -60,12 +60,12 @@ fn bind<'q, R>(query: QueryAs<'q, Postgres, R, PgArguments>, args: &[Arg<'q>]) -
 }
 
 /// A write transaction, rolled back when dropped uncommitted (sqlx's own).
-pub struct PointTx<'a> {
+pub struct HotPathTx<'a> {
     tx: Transaction<'static, Postgres>,
-    _point: PhantomData<&'a Point>,
+    _hot_path: PhantomData<&'a HotPath>,
 }
 
-impl PointTx<'_> {
+impl HotPathTx<'_> {
     pub async fn fetch_optional<R>(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>>
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,

@@ -1,28 +1,29 @@
-//! SQLite's point path (why: `store/point.rs`): rusqlite connections used on the calling thread.
+//! SQLite's hot path (why and what for: `store/hot_path.rs`): rusqlite connections used on the calling thread.
 //! Reads go to a connection of the calling thread's own, kept with its prepared statements for
-//! the store's life. A point transaction holds the sqlx writer pool's one connection while it
-//! runs on the point writer connection, so that every write of this process still queues in one
+//! the store's life. A hot path transaction holds the sqlx writer pool's one connection while it
+//! runs on the hot path writer connection, so that every write of this process still queues in one
 //! place; only a writer of another process (the CLI) can make it wait, and it waits by sleeping
 //! the task, not the runtime's thread.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use sqlx::Pool;
 use sqlx::pool::PoolConnection;
 use thread_local::ThreadLocal;
 
 use super::Db;
 use super::checkpoint::Checkpointer;
+use super::settings::{self, Role};
 use crate::domain::ports::StoreResult;
-use crate::store::point::{Arg, FromSqliteRow};
+use crate::store::hot_path::{Arg, FromSqliteRow};
 
-/// How long a point transaction waits for another process's write lock, as the sqlx
+/// How long a hot path transaction waits for another process's write lock, as the sqlx
 /// connections' busy timeout does.
 const WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
-pub struct Point {
+pub struct HotPath {
     path: PathBuf,
     /// Lives as long as the store; kept here, with the rest of SQLite's own state.
     _checkpoints: Checkpointer,
@@ -30,27 +31,17 @@ pub struct Point {
     writer: tokio::sync::Mutex<Connection>,
 }
 
-impl Point {
-    /// Opens the point writer; readers open on each thread's first look-up. The database must
+impl HotPath {
+    /// Opens the hot path writer; readers open on each thread's first look-up. The database must
     /// exist and be migrated.
     pub fn open(path: &Path, checkpoints: Checkpointer) -> StoreResult<Self> {
-        let writer = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        // The busy wait is ours (`begin`), so that it sleeps the task instead of the thread.
-        writer.busy_timeout(Duration::ZERO)?;
-        // Checkpoints run on a thread of their own (`checkpoint.rs`).
-        writer.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")?;
+        // Its busy wait is ours (`begin`), so that it sleeps the task instead of the thread.
+        let writer = settings::open(path, Role::HotPathWriter)?;
         Ok(Self { path: path.to_path_buf(), _checkpoints: checkpoints, readers: ThreadLocal::new(), writer: tokio::sync::Mutex::new(writer) })
     }
 
     fn reader(&self) -> StoreResult<&Connection> {
-        Ok(self.readers.get_or_try(|| -> rusqlite::Result<Connection> {
-            let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-            // A reader in WAL mode never waits for the writer; only a checkpoint's brief locks
-            // or a recovery can make it retry.
-            conn.busy_timeout(Duration::from_secs(5))?;
-            conn.execute_batch("PRAGMA query_only = ON;")?;
-            Ok(conn)
-        })?)
+        Ok(self.readers.get_or_try(|| settings::open(&self.path, Role::HotPathReader))?)
     }
 
     pub async fn fetch_optional<R: FromSqliteRow>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>> {
@@ -68,8 +59,8 @@ impl Point {
         Ok(all)
     }
 
-    /// Begins a write transaction (`BEGIN IMMEDIATE`) on the point writer.
-    pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<PointTx<'_>> {
+    /// Begins a write transaction (`BEGIN IMMEDIATE`) on the hot path writer.
+    pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<HotPathTx<'_>> {
         let lane = writer.acquire().await?;
         // Never contended: only taken while holding the writer pool's one connection.
         let conn = self.writer.lock().await;
@@ -89,7 +80,7 @@ impl Point {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(PointTx { _lane: lane, conn, open: true })
+        Ok(HotPathTx { _lane: lane, conn, open: true })
     }
 }
 
@@ -118,14 +109,14 @@ fn query_optional<R: FromSqliteRow>(conn: &Connection, sql: &str, args: &[Arg<'_
     })
 }
 
-/// A write transaction on the point writer, rolled back when dropped uncommitted.
-pub struct PointTx<'a> {
+/// A write transaction on the hot path writer, rolled back when dropped uncommitted.
+pub struct HotPathTx<'a> {
     _lane: PoolConnection<Db>,
     conn: tokio::sync::MutexGuard<'a, Connection>,
     open: bool,
 }
 
-impl PointTx<'_> {
+impl HotPathTx<'_> {
     pub async fn fetch_optional<R: FromSqliteRow>(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>> {
         query_optional(&self.conn, sql, args)
     }
@@ -144,7 +135,7 @@ impl PointTx<'_> {
     }
 }
 
-impl Drop for PointTx<'_> {
+impl Drop for HotPathTx<'_> {
     fn drop(&mut self) {
         if self.open {
             // A failed rollback is retried by the next `begin`.
