@@ -47,6 +47,13 @@ pub enum Error {
     AccessDenied,
     #[error("forbidden")]
     Forbidden,
+    /// An administrator would lock themselves out: deactivate themselves or give up their own
+    /// administrator role (the named fields).
+    #[error("you cannot deactivate yourself or give up your own administrator role")]
+    SelfLockout { fields: Vec<&'static str> },
+    /// A delegated administrator would change their own access (no self-escalation).
+    #[error("{reason}")]
+    OwnAccess { reason: &'static str },
     #[error(transparent)]
     Internal(#[from] InternalError),
 }

@@ -189,12 +189,11 @@ pub async fn save(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let user = admin::find_user(store, &username).await?;
-    admin.require_membership_change(app.id, user.id)?;
     let existed = store.find_membership(app.id, user.id).await.map_err(Error::from)?.is_some();
     let flags = MembershipFlags { is_superuser: body.is_superuser, is_staff: body.is_staff, is_active: body.is_active };
     let groups = body.group_ids.iter().copied().map(GroupId).collect();
     let permissions = body.permission_ids.iter().copied().map(PermissionId).collect();
-    admin::save_membership(store, &app, user.id, flags, groups, permissions, &admin.actor()).await.map_err(|e| match e {
+    admin::save_membership(&admin, store, &app, user.id, flags, groups, permissions).await.map_err(|e| match e {
         // The store names which list reached into another application.
         Error::Invalid { field: "reference", reason } => {
             let field = if reason.contains("group") { "group_ids" } else { "permission_ids" };
@@ -219,10 +218,6 @@ pub async fn delete(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let user = admin::find_user(store, &username).await?;
-    admin.require_membership_change(app.id, user.id)?;
-    store.delete_membership(app.id, user.id, &admin.actor()).await.map_err(|e| match e {
-        crate::domain::ports::StoreError::NotFound => Error::not_found("membership"),
-        other => other.into(),
-    })?;
+    admin::delete_membership(&admin, store, &app, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -172,7 +172,6 @@ pub async fn create(
     ApiAdmin(admin): ApiAdmin,
     ApiJson(body): ApiJson<UserCreate>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
-    admin.require_full()?;
     let generated = body.password.is_none().then(admin::generate_password);
     let input = UserInput {
         username: body.username,
@@ -182,7 +181,7 @@ pub async fn create(
         administrator: body.administrator,
         password: body.password.or_else(|| generated.clone()),
     };
-    let user = admin::create_user(state.store.as_ref(), input, &admin.actor()).await?;
+    let user = admin::create_user(&admin, state.store.as_ref(), input).await?;
     Ok((StatusCode::CREATED, Json(UserCreated { user: user.into(), password: generated })))
 }
 
@@ -232,19 +231,15 @@ pub async fn update(
     admin.require_full()?;
     let store = state.store.as_ref();
     let user = admin::find_user(store, &username).await?;
-    // An administrator who locks themselves out may leave the installation without one.
-    if user.id == admin.user_id && (body.is_active == Some(false) || body.administrator == Some(false)) {
-        let field = if body.is_active == Some(false) { "is_active" } else { "administrator" };
-        return Err(ApiError::invalid(field, "you cannot deactivate yourself or give up your own administrator role"));
-    }
     let update = UserUpdate {
         email: body.email,
         first_name: body.first_name,
         last_name: body.last_name,
         is_active: body.is_active,
         administrator: body.administrator,
+        password: None,
     };
-    Ok(Json(admin::update_user(store, user.id, update, &admin.actor()).await?.into()))
+    Ok(Json(admin::update_user(&admin, store, user.id, update).await?.into()))
 }
 
 /// Set a user's password. Without one, a password is generated and returned, this once.
@@ -262,7 +257,7 @@ pub async fn set_password(
     let user = admin::find_user(store, &username).await?;
     let generated = body.password.is_none().then(admin::generate_password);
     let password = body.password.or_else(|| generated.clone()).unwrap_or_default();
-    admin::set_password(store, user.id, &password, &admin.actor()).await?;
+    admin::set_password(&admin, store, user.id, &password).await?;
     Ok(Json(PasswordOut { password: generated }))
 }
 
@@ -280,6 +275,6 @@ pub async fn set_delegation(
     admin.require_full()?;
     let store = state.store.as_ref();
     let user = admin::find_user(store, &username).await?;
-    let apps = admin::set_delegation(store, &user, &body.client_ids, &admin.actor()).await?;
+    let apps = admin::set_delegation(&admin, store, &user, &body.client_ids).await?;
     Ok(Json(Delegation { client_ids: apps.into_iter().map(|a| a.client_id).collect() }))
 }
