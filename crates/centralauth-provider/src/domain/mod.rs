@@ -13,6 +13,7 @@ pub mod keyring;
 pub mod login;
 pub mod membership;
 pub mod oidc;
+pub mod page;
 pub mod password;
 pub mod ports;
 pub mod permission;

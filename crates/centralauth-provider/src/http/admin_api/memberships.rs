@@ -18,7 +18,8 @@ use crate::domain::permission::PermissionId;
 use crate::domain::user::{User, username_key};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::domain::ports::{Store, UserQuery};
+use crate::domain::page::Page;
+use crate::domain::ports::{MemberSummary, Store, UserQuery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberOut {
@@ -113,16 +114,17 @@ pub async fn list(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let limit = page_size(q.limit);
-    let query =
-        UserQuery { search: q.search, active: q.active, administrator: None, after_username_key: q.after.as_deref().map(username_key), limit: limit + 1 };
-    let mut members = store.list_memberships(app.id, &query).await.map_err(Error::from)?;
-    let next = if members.len() as i64 > limit {
-        members.truncate(limit as usize);
-        members.last().map(|m| username_key(&m.user.username))
-    } else {
-        None
+    let query = UserQuery {
+        search: q.search,
+        active: q.active,
+        administrator: None,
+        after_username_key: q.after.as_deref().map(username_key),
+        limit: Page::<MemberSummary, String>::fetch_limit(limit),
     };
-    let items = members
+    let page = Page::of(store.list_memberships(app.id, &query).await.map_err(Error::from)?, limit, |m| username_key(&m.user.username));
+    let next = page.next;
+    let items = page
+        .items
         .into_iter()
         .map(|m| MemberOut {
             user_id: m.user.id.0,

@@ -10,6 +10,7 @@ use super::extract::{ApiAdmin, ApiJson, ApiPath, ApiQuery, page_size};
 use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::user::{Role, User, username_key};
 use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::domain::ports::UserQuery;
@@ -150,15 +151,14 @@ pub async fn list(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiQ
         active: q.active,
         administrator: q.administrator,
         after_username_key: q.after.as_deref().map(username_key),
-        limit: limit + 1,
+        limit: Page::<User, String>::fetch_limit(limit),
     };
     let searching = query.search.as_deref().is_some_and(|s| !s.trim().is_empty());
-    let mut users = state.store.list_users(&query).await.map_err(Error::from)?;
-    let more = users.len() as i64 > limit;
-    users.truncate(limit as usize);
+    let page = Page::of(state.store.list_users(&query).await.map_err(Error::from)?, limit, |u| username_key(&u.username));
     // A search answers one page, best match first; its `more_matches` asks for a narrower one.
-    let next = if more && !searching { users.last().map(|u| username_key(&u.username)) } else { None };
-    Ok(Json(UserPage { items: users.into_iter().map(UserOut::from).collect(), next, more_matches: more && searching }))
+    let more_matches = searching && page.has_more();
+    let next = if searching { None } else { page.next };
+    Ok(Json(UserPage { items: page.items.into_iter().map(UserOut::from).collect(), next, more_matches }))
 }
 
 /// Create a user. Without a password one is generated and returned, this once.

@@ -8,6 +8,7 @@ use super::applications::parse_id;
 use super::form::{Choice, FormErrors};
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
 use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::domain::admin;
 use crate::domain::application::Application;
 use crate::domain::membership::{GroupId, MembershipFlags};
@@ -55,17 +56,15 @@ impl ListQuery {
 async fn list_page(c: &Console, app: Application, query: ListQuery, username: String, errors: FormErrors) -> Outcome {
     let store = c.store();
     let search = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
-    let members_query =
-        UserQuery { search: search(&query.q), after_username_key: search(&query.after), limit: PAGE + 1, ..Default::default() };
-    let mut members = store.list_memberships(app.id, &members_query).await.or_fail(c)?;
-    let next = if members.len() as i64 > PAGE {
-        members.truncate(PAGE as usize);
+    let limit = Page::<MemberSummary, String>::fetch_limit(PAGE);
+    let members_query = UserQuery { search: search(&query.q), after_username_key: search(&query.after), limit, ..Default::default() };
+    let page = Page::of(store.list_memberships(app.id, &members_query).await.or_fail(c)?, PAGE, |m| username_key(&m.user.username));
+    let members = page.items;
+    let next = page.next.map(|after| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
-        link.append_pair("q", &query.q).append_pair("after", &username_key(&members[members.len() - 1].user.username));
-        Some(format!("/console/applications/{}/members/?{}", app.id.0, link.finish()))
-    } else {
-        None
-    };
+        link.append_pair("q", &query.q).append_pair("after", &after);
+        format!("/console/applications/{}/members/?{}", app.id.0, link.finish())
+    });
     let candidates = match search(&query.find) {
         Some(find) => {
             let q = UserQuery { search: Some(find), active: Some(true), limit: CANDIDATES, ..Default::default() };

@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery};
 use super::form::{Choice, FormErrors};
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
 use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::application::ApplicationId;
 use crate::domain::user::{Role, User, UserId, username_key};
@@ -49,23 +50,18 @@ pub async fn list(c: Console, RawQuery(query): RawQuery) -> Outcome {
         active: tri(Some(&active)),
         administrator: tri(Some(&administrator)),
         after_username_key: Some(after).filter(|a| !a.is_empty()),
-        limit: PAGE + 1,
+        limit: Page::<User, String>::fetch_limit(PAGE),
     };
     let searching = query.search.is_some();
-    let mut users = c.store().list_users(&query).await.or_fail(&c)?;
+    let page = Page::of(c.store().list_users(&query).await.or_fail(&c)?, PAGE, |u| username_key(&u.username));
     // A search answers one page, best match first (UserQuery): more matches ask for a narrower one.
-    let more_matches = searching && users.len() as i64 > PAGE;
-    let next = if users.len() as i64 > PAGE && !searching {
-        users.truncate(PAGE as usize);
+    let more_matches = searching && page.has_more();
+    let next = page.next.filter(|_| !searching).map(|after| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
-        link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator);
-        link.append_pair("after", &username_key(&users[users.len() - 1].username));
-        Some(format!("/console/users/?{}", link.finish()))
-    } else {
-        users.truncate(PAGE as usize);
-        None
-    };
-    c.page(&ListPage { c: c.chrome("users"), users, q, active, admin: administrator, next, more_matches })
+        link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator).append_pair("after", &after);
+        format!("/console/users/?{}", link.finish())
+    });
+    c.page(&ListPage { c: c.chrome("users"), users: page.items, q, active, admin: administrator, next, more_matches })
 }
 
 /// The values of the user form, as entered or as stored.
