@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod django_import;
+pub mod effects;
 pub mod grants;
 pub mod keyring;
 pub mod login;

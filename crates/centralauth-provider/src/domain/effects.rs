@@ -1,0 +1,120 @@
+//! What a change sets off, decided here and persisted by the store in the transaction of the
+//! change: its audit entry (with the action name) and the back-channel events it queues
+//! (logout, access changed). The store's write methods call these decisions and hand the
+//! result to one helper (`sql::write_effects`); SQL decides nothing.
+
+use super::application::ApplicationId;
+use super::audit::{Actor, AuditEntry};
+use super::membership::Membership;
+use super::oidc::EventKind;
+use super::user::{User, UserChanges, UserId};
+
+/// Which applications a back-channel event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipients {
+    /// One application.
+    Application(ApplicationId),
+    /// Every application where the user holds an active membership.
+    ActiveMembershipsOf(UserId),
+}
+
+/// A back-channel event about a user, queued with the change (the outbox, DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub user: UserId,
+    pub to: Recipients,
+}
+
+/// The side effects of one change.
+#[derive(Debug, Clone)]
+pub struct Effects {
+    pub audit: AuditEntry,
+    pub events: Vec<Event>,
+}
+
+impl Effects {
+    fn audit(audit: AuditEntry) -> Self {
+        Self { audit, events: Vec::new() }
+    }
+
+    fn event(mut self, kind: EventKind, user: UserId, to: Recipients) -> Self {
+        self.events.push(Event { kind, user, to });
+        self
+    }
+}
+
+fn membership_entry(actor: &Actor, action: &'static str, m: &Membership) -> AuditEntry {
+    AuditEntry::new(actor, action, format!("membership {}", m.id.0)).application(m.application_id.0).user(m.user_id.0)
+}
+
+/// A membership created: audited; the application learns of it at the user's next sign-in.
+pub fn membership_created(actor: &Actor, created: &Membership) -> Effects {
+    Effects::audit(membership_entry(actor, "membership.create", created).after(created))
+}
+
+/// A membership changed. Deactivated: the user is signed out of the application (back-channel
+/// logout). Any other change of flags, groups or permissions: the application is told to
+/// re-sync the user (access changed). Nothing changed: only the audit entry.
+pub fn membership_updated(actor: &Actor, before: &Membership, after: &Membership) -> Effects {
+    let effects = Effects::audit(membership_entry(actor, "membership.update", after).before(before).after(after));
+    match super::oidc::membership_change_event(before, after) {
+        Some(kind) => effects.event(kind, after.user_id, Recipients::Application(after.application_id)),
+        None => effects,
+    }
+}
+
+/// A membership deleted: when it was active, the user is signed out of the application.
+pub fn membership_deleted(actor: &Actor, before: &Membership) -> Effects {
+    let effects = Effects::audit(membership_entry(actor, "membership.delete", before).before(before));
+    if before.flags.is_active {
+        effects.event(EventKind::Logout, before.user_id, Recipients::Application(before.application_id))
+    } else {
+        effects
+    }
+}
+
+/// A user created: audited.
+pub fn user_created(actor: &Actor, created: &User) -> Effects {
+    Effects::audit(AuditEntry::new(actor, "user.create", &created.username).user(created.id.0).after(created))
+}
+
+/// A user changed (`user.update`, or `user.update_password` when the change sets a password).
+/// Deactivated: every application where they are an active member signs them out (issue #5).
+pub fn user_updated(actor: &Actor, before: &User, after: &User, changes: &UserChanges) -> Effects {
+    let action = if changes.password_hash.is_some() { "user.update_password" } else { "user.update" };
+    let effects = Effects::audit(AuditEntry::new(actor, action, &after.username).user(after.id.0).before(before).after(after));
+    if before.is_active && !after.is_active {
+        effects.event(EventKind::Logout, after.id, Recipients::ActiveMembershipsOf(after.id))
+    } else {
+        effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::membership::{MembershipFlags, MembershipId};
+
+    fn membership(active: bool) -> Membership {
+        Membership {
+            id: MembershipId(3),
+            application_id: ApplicationId(1),
+            user_id: UserId(2),
+            flags: MembershipFlags { is_active: active, ..Default::default() },
+            groups: vec![],
+            permissions: vec![],
+        }
+    }
+
+    #[test]
+    fn a_deactivated_membership_signs_the_user_out_of_its_application() {
+        let effects = membership_updated(&Actor::System, &membership(true), &membership(false));
+        assert_eq!(effects.audit.action, "membership.update");
+        assert_eq!(effects.events, [Event { kind: EventKind::Logout, user: UserId(2), to: Recipients::Application(ApplicationId(1)) }]);
+        let reactivated = membership_updated(&Actor::System, &membership(false), &membership(true));
+        assert_eq!(reactivated.events[0].kind, EventKind::AccessChanged);
+        assert!(membership_updated(&Actor::System, &membership(true), &membership(true)).events.is_empty());
+        assert!(membership_deleted(&Actor::System, &membership(false)).events.is_empty());
+    }
+}
