@@ -5,7 +5,7 @@
 
 use super::application::ApplicationId;
 use super::audit::{Actor, AuditEntry};
-use super::membership::Membership;
+use super::membership::{Group, Membership};
 use super::oidc::EventKind;
 use super::user::{User, UserChanges, UserId};
 
@@ -91,6 +91,62 @@ pub fn user_updated(actor: &Actor, before: &User, after: &User, changes: &UserCh
     }
 }
 
+/// Who was in a group before and after its members were set (user ids, ascending).
+#[derive(Debug, Clone, Copy)]
+pub struct MembersChange<'a> {
+    pub before: &'a [i64],
+    pub after: &'a [i64],
+}
+
+impl MembersChange<'_> {
+    /// The users who joined or left: their effective permissions changed.
+    fn moved(&self) -> impl Iterator<Item = UserId> + '_ {
+        let left = self.before.iter().filter(|u| !self.after.contains(u));
+        let joined = self.after.iter().filter(|u| !self.before.contains(u));
+        left.chain(joined).map(|u| UserId(*u))
+    }
+}
+
+fn access_changed(mut effects: Effects, app: ApplicationId, users: impl IntoIterator<Item = UserId>) -> Effects {
+    for user in users {
+        effects = effects.event(EventKind::AccessChanged, user, Recipients::Application(app));
+    }
+    effects
+}
+
+/// A group created or changed (`group.create`, `group.update`), with its members when they were
+/// set in the same change. When its permissions changed, its active members (before the change
+/// of members) are told their access changed; so are the users who joined or left.
+pub fn group_saved(actor: &Actor, before: Option<&Group>, after: &Group, active_members: &[UserId], members: Option<MembersChange<'_>>) -> Effects {
+    let action = if before.is_some() { "group.update" } else { "group.create" };
+    let mut entry = AuditEntry::new(actor, action, &after.name)
+        .application(after.application_id.0)
+        .after(&serde_json::json!({"group": after, "members": members.map(|m| m.after)}));
+    if let Some(before) = before {
+        entry = entry.before(&serde_json::json!({"group": before, "members": members.map(|m| m.before)}));
+    }
+    let mut effects = Effects::audit(entry);
+    if before.is_some_and(|b| b.permissions != after.permissions) {
+        effects = access_changed(effects, after.application_id, active_members.iter().copied());
+    }
+    match members {
+        Some(m) => access_changed(effects, after.application_id, m.moved()),
+        None => effects,
+    }
+}
+
+/// A group's members set (`group.members`): those who joined or left are told.
+pub fn group_members_set(actor: &Actor, group: &Group, members: MembersChange<'_>) -> Effects {
+    let entry = AuditEntry::new(actor, "group.members", &group.name).application(group.application_id.0).before(&members.before).after(&members.after);
+    access_changed(Effects::audit(entry), group.application_id, members.moved())
+}
+
+/// A group deleted (`group.delete`): its active members lose what it gave and are told.
+pub fn group_deleted(actor: &Actor, before: &Group, active_members: &[UserId]) -> Effects {
+    let entry = AuditEntry::new(actor, "group.delete", &before.name).application(before.application_id.0).before(before);
+    access_changed(Effects::audit(entry), before.application_id, active_members.iter().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +172,24 @@ mod tests {
         assert_eq!(reactivated.events[0].kind, EventKind::AccessChanged);
         assert!(membership_updated(&Actor::System, &membership(true), &membership(true)).events.is_empty());
         assert!(membership_deleted(&Actor::System, &membership(false)).events.is_empty());
+    }
+
+    #[test]
+    fn a_group_tells_its_active_members_when_its_permissions_change_and_those_who_join_or_leave() {
+        use crate::domain::membership::GroupId;
+        use crate::domain::permission::PermissionId;
+        let group = |perms: &[i64]| Group {
+            id: GroupId(4),
+            application_id: ApplicationId(1),
+            name: "staff".into(),
+            permissions: perms.iter().copied().map(PermissionId).collect(),
+        };
+        let told = |e: &Effects| e.events.iter().map(|e| e.user.0).collect::<Vec<_>>();
+        let renamed = group_saved(&Actor::System, Some(&group(&[1])), &group(&[1]), &[UserId(7)], None);
+        assert_eq!((renamed.audit.action, told(&renamed)), ("group.update", vec![]));
+        let widened = group_saved(&Actor::System, Some(&group(&[1])), &group(&[1, 2]), &[UserId(7)], None);
+        assert_eq!(told(&widened), [7]);
+        let moved = group_members_set(&Actor::System, &group(&[1]), MembersChange { before: &[7, 8], after: &[8, 9] });
+        assert_eq!((moved.audit.action, told(&moved)), ("group.members", vec![7, 9]));
     }
 }
