@@ -3,7 +3,8 @@
 //! (logout, access changed). The store's write methods call these decisions and hand the
 //! result to one helper (`sql::write_effects`); SQL decides nothing.
 
-use super::application::ApplicationId;
+use super::application::{Application, ApplicationId};
+use super::ports::ApplicationUsage;
 use super::audit::{Actor, AuditEntry};
 use super::membership::{Group, Membership};
 use super::oidc::EventKind;
@@ -89,6 +90,26 @@ pub fn user_updated(actor: &Actor, before: &User, after: &User, changes: &UserCh
     } else {
         effects
     }
+}
+
+/// An application registered (`application.create`).
+pub fn application_created(actor: &Actor, created: &Application) -> Effects {
+    Effects::audit(AuditEntry::new(actor, "application.create", &created.client_id).application(created.id.0).after(created))
+}
+
+/// An application's settings changed: `application.rotate_secret` when its secret changed with
+/// them, `application.update` otherwise.
+pub fn application_updated(actor: &Actor, before: &Application, after: &Application) -> Effects {
+    let action = if before.client_secret_digest != after.client_secret_digest { "application.rotate_secret" } else { "application.update" };
+    Effects::audit(AuditEntry::new(actor, action, &after.client_id).application(after.id.0).before(before).after(after))
+}
+
+/// An application deleted with everything of it (`application.delete`, with what went).
+pub fn application_deleted(actor: &Actor, before: &Application, removed: &ApplicationUsage) -> Effects {
+    let entry = AuditEntry::new(actor, "application.delete", &before.client_id)
+        .application(before.id.0)
+        .before(&serde_json::json!({"application": before, "removed": removed}));
+    Effects::audit(entry)
 }
 
 /// Who was in a group before and after its members were set (user ids, ascending).
