@@ -3,11 +3,9 @@
 use clap::{Args, Subcommand};
 
 use super::read_stdin_line;
-use crate::domain::admin::{self, ApplicationInput};
-use crate::domain::application::{PkcePolicy, TokenLifetimes, parse_name};
-use crate::domain::audit::Actor;
+use crate::domain::admin::{self, Administrator, ApplicationInput, ApplicationUpdate};
+use crate::domain::application::{PkcePolicy, TokenLifetimes};
 use crate::domain::redirect_uri::RedirectUriMatch;
-use crate::domain::secret::Secret;
 use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +126,7 @@ pub struct UpdateArgs {
 }
 
 pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
-    let actor = Actor::cli();
+    let cli = Administrator::cli();
     match command {
         AppCommand::Create(args) => {
             let client_secret = if args.client_secret_stdin { Some(read_stdin_line("client secret")?) } else { None };
@@ -142,7 +140,7 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 lifetimes: TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime },
                 oidc: admin::OidcChanges::from(args.oidc).apply(Default::default())?,
             };
-            let (app, secret) = admin::create_application(store, input, &actor).await?;
+            let (app, secret) = admin::create_application(&cli, store, input).await?;
             println!("client_id: {}", app.client_id);
             println!("client_secret: {}", secret.expose());
         }
@@ -153,30 +151,18 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
             }
         }
         AppCommand::Update(args) => {
-            let mut app = admin::find_application(store, &args.client_id).await?;
-            if let Some(name) = &args.name {
-                app.name = parse_name(name)?;
-            }
-            if !args.redirect_uris.is_empty() {
-                app.redirect_uris = admin::parse_redirect_uris(&args.redirect_uris)?;
-            }
-            if let Some(p) = args.pkce {
-                app.pkce = p.into();
-            }
-            if let Some(m) = args.redirect_uri_match {
-                app.redirect_uri_match = m.into();
-            }
-            app.lifetimes = TokenLifetimes {
-                access_token: args.access_token_lifetime.unwrap_or(app.lifetimes.access_token),
-                refresh_token: args.refresh_token_lifetime.unwrap_or(app.lifetimes.refresh_token),
-            }
-            .validate()?;
-            app.oidc = admin::OidcChanges::from(args.oidc).apply(app.oidc)?;
-            let new_secret = args.rotate_secret.then(Secret::generate);
-            if let Some(secret) = &new_secret {
-                app.client_secret_digest = secret.digest();
-            }
-            store.update_application(&app, &actor).await?;
+            let app = admin::find_application(store, &args.client_id).await?;
+            let update = ApplicationUpdate {
+                name: args.name,
+                redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                redirect_uri_match: args.redirect_uri_match.map(Into::into),
+                pkce: args.pkce.map(Into::into),
+                access_token_lifetime: args.access_token_lifetime,
+                refresh_token_lifetime: args.refresh_token_lifetime,
+                oidc: args.oidc.into(),
+                rotate_secret: args.rotate_secret,
+            };
+            let (app, new_secret) = admin::update_application(&cli, store, app, update).await?;
             println!("updated application {}", app.client_id);
             if let Some(secret) = new_secret {
                 println!("client_secret: {}", secret.expose());

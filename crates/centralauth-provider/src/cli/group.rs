@@ -2,8 +2,7 @@
 
 use clap::Subcommand;
 
-use crate::domain::admin;
-use crate::domain::audit::Actor;
+use crate::domain::admin::{self, Administrator};
 use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
@@ -24,7 +23,7 @@ pub async fn run(store: &dyn Store, command: GroupCommand) -> anyhow::Result<()>
     match command {
         GroupCommand::Create { client_id, name, perms } => {
             let app = admin::find_application(store, &client_id).await?;
-            let group = admin::create_group(store, &app, &name, &perms, &Actor::cli()).await?;
+            let group = admin::create_group(&Administrator::cli(), store, &app, &name, &perms).await?;
             println!("created group {} with {} permissions", group.name, group.permissions.len());
         }
         GroupCommand::List { client_id } => {

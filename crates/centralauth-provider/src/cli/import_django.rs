@@ -12,9 +12,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::django_source;
 use crate::domain::application::TokenLifetimes;
-use crate::domain::audit::Actor;
+use crate::domain::authz::Administrator;
 use crate::domain::clock::SharedClock;
-use crate::domain::django_import::{ImportMode, ImportReport, ImportSettings, Progress, TokenImport};
+use crate::domain::django_import::{self, ImportMode, ImportReport, ImportSettings, Progress, TokenImport};
 
 /// Report lines printed per kind of line before the rest are only counted.
 const MAX_WARNINGS: usize = 50;
@@ -51,7 +51,7 @@ pub async fn run(database_url: &str, args: ImportDjangoArgs, clock: SharedClock)
     let export = django_source::read(&args.from, tokens, &progress).await?;
     let store = super::open(database_url, clock.clone()).await?;
     let settings = ImportSettings { mode, tokens, lifetimes, source: django_source::redacted(&args.from), now: clock.now() };
-    let report = store.import_django(&export, &settings, &Actor::cli(), &progress).await;
+    let report = django_import::run(&Administrator::cli(), store.as_ref(), &export, &settings, &progress).await;
     progress.finish();
     print_report(&report?, tokens);
     Ok(())

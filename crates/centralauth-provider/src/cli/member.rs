@@ -3,8 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::parse_bool;
-use crate::domain::admin::{self, MembershipChanges};
-use crate::domain::audit::Actor;
+use crate::domain::admin::{self, Administrator, MembershipChanges};
 use crate::domain::membership::effective_pairs;
 use crate::domain::ports::Store;
 
@@ -67,7 +66,7 @@ fn replacement(values: Vec<String>, clear: bool) -> Option<Vec<String>> {
 }
 
 pub async fn run(store: &dyn Store, command: MemberCommand) -> anyhow::Result<()> {
-    let actor = Actor::cli();
+    let cli = Administrator::cli();
     match command {
         MemberCommand::Add(a) => {
             let app = admin::find_application(store, &a.client_id).await?;
@@ -79,7 +78,7 @@ pub async fn run(store: &dyn Store, command: MemberCommand) -> anyhow::Result<()
                 groups: Some(a.groups),
                 permissions: Some(a.perms),
             };
-            admin::add_membership(store, &app, &user, changes, &actor).await?;
+            admin::add_membership(&cli, store, &app, &user, changes).await?;
             println!("added {} to {}", user.username, app.client_id);
         }
         MemberCommand::Update(a) => {
@@ -92,13 +91,13 @@ pub async fn run(store: &dyn Store, command: MemberCommand) -> anyhow::Result<()
                 groups: replacement(a.groups, a.clear_groups),
                 permissions: replacement(a.perms, a.clear_perms),
             };
-            admin::update_membership(store, &app, &user, changes, &actor).await?;
+            admin::update_membership(&cli, store, &app, &user, changes).await?;
             println!("updated membership of {} in {}", user.username, app.client_id);
         }
         MemberCommand::Remove { client_id, username } => {
             let app = admin::find_application(store, &client_id).await?;
             let user = admin::find_user(store, &username).await?;
-            store.delete_membership(app.id, user.id, &actor).await?;
+            admin::delete_membership(&cli, store, &app, user.id).await?;
             println!("removed {} from {}", user.username, app.client_id);
         }
         MemberCommand::Show { client_id, username } => {

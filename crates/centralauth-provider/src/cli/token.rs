@@ -2,8 +2,8 @@
 
 use clap::Subcommand;
 
-use crate::domain::admin;
-use crate::domain::audit::Actor;
+use crate::domain::Error;
+use crate::domain::admin::{self, Administrator, TokenScope};
 use crate::domain::ports::Store;
 
 #[derive(Debug, Subcommand)]
@@ -26,11 +26,11 @@ pub enum TokenCommand {
 }
 
 pub async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Result<()> {
-    let actor = Actor::cli();
+    let cli = Administrator::cli();
     match command {
         TokenCommand::Create { name, user } => {
             let owner = admin::find_user(store, &user).await?;
-            let (token, secret) = admin::create_api_token(store, owner.id, &name, &actor).await?;
+            let (token, secret) = admin::create_api_token(&cli, store, owner.id, &name).await?;
             println!("created API token {} ({}) for {}", token.id, token.name, token.owner_username);
             println!("token: {}", secret.expose());
         }
@@ -45,8 +45,8 @@ pub async fn run(store: &dyn Store, command: TokenCommand) -> anyhow::Result<()>
             }
         }
         TokenCommand::Revoke { id } => {
-            store.revoke_api_token(id, None, &actor).await.map_err(|e| match e {
-                crate::domain::ports::StoreError::NotFound => anyhow::anyhow!("no live API token with id {id}"),
+            admin::revoke_api_token(&cli, store, id, TokenScope::Any).await.map_err(|e| match e {
+                Error::NotFound { .. } => anyhow::anyhow!("no live API token with id {id}"),
                 other => other.into(),
             })?;
             println!("revoked API token {id}");

@@ -3,10 +3,8 @@
 use clap::{Args, Subcommand};
 
 use super::{parse_bool, read_stdin_line};
-use crate::domain::admin::{self, UserInput};
-use crate::domain::audit::Actor;
-use crate::domain::password;
-use crate::domain::user::{Email, Role, UserChanges, parse_name};
+use crate::domain::admin::{self, Administrator, UserInput, UserUpdate};
+use crate::domain::user::Role;
 use crate::domain::ports::{Store, UserQuery};
 
 #[derive(Debug, Subcommand)]
@@ -68,7 +66,7 @@ pub struct UpdateArgs {
 }
 
 pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> {
-    let actor = Actor::cli();
+    let cli = Administrator::cli();
     match command {
         UserCommand::Create(args) => {
             let (password, generated) =
@@ -81,7 +79,7 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
                 administrator: args.admin,
                 password: Some(password.clone()),
             };
-            let user = admin::create_user(store, input, &actor).await?;
+            let user = admin::create_user(&cli, store, input).await?;
             println!("created user {}", user.username);
             if generated {
                 println!("password: {password}");
@@ -103,27 +101,21 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
         }
         UserCommand::Update(args) => {
             let user = admin::find_user(store, &args.username).await?;
-            let password_hash = if args.password_stdin {
-                let password = read_stdin_line("password")?;
-                admin::check_password(&password)?;
-                Some(password::hash(password).await?)
-            } else {
-                None
-            };
-            let changes = UserChanges {
-                email: args.email.as_deref().map(Email::parse).transpose()?,
-                first_name: args.first_name.as_deref().map(|v| parse_name("first_name", v)).transpose()?,
-                last_name: args.last_name.as_deref().map(|v| parse_name("last_name", v)).transpose()?,
+            let password = if args.password_stdin { Some(read_stdin_line("password")?) } else { None };
+            let update = UserUpdate {
+                email: args.email,
+                first_name: args.first_name,
+                last_name: args.last_name,
                 is_active: args.active,
-                role: args.admin.map(|a| if a { Role::Administrator } else { Role::User }),
-                password_hash,
+                administrator: args.admin,
+                password,
             };
-            let user = store.update_user(user.id, &changes, &actor).await?;
+            let user = admin::update_user(&cli, store, user.id, update).await?;
             println!("updated user {}", user.username);
         }
         UserCommand::Delegate { username, apps } => {
             let user = admin::find_user(store, &username).await?;
-            let apps = admin::set_delegation(store, &user, &apps, &actor).await?;
+            let apps = admin::set_delegation(&cli, store, &user, &apps).await?;
             if apps.is_empty() {
                 println!("{} administers no application", user.username);
             } else {

@@ -4,6 +4,7 @@
 //! applications' settings or secrets, no delegation, and not their own membership.
 
 use super::application::ApplicationId;
+use super::audit::Actor;
 use super::user::{Role, User, UserId};
 use super::{Error, Result};
 use crate::domain::ports::UserStore;
@@ -24,7 +25,12 @@ pub struct Administrator {
     pub user_id: UserId,
     pub username: String,
     pub scope: AdminScope,
+    /// Whom the audit log names for their changes.
+    actor: Actor,
 }
+
+/// No user has id 0: the CLI's administrator is nobody's account.
+const NO_USER: UserId = UserId(0);
 
 impl Administrator {
     pub async fn load(store: &dyn UserStore, user: &User) -> Result<Self> {
@@ -35,7 +41,19 @@ impl Administrator {
                 apps => AdminScope::Applications(apps),
             },
         };
-        Ok(Self { user_id: user.id, username: user.username.clone(), scope })
+        Ok(Self { user_id: user.id, username: user.username.clone(), scope, actor: Actor::User(user.username.clone()) })
+    }
+
+    /// The operator at the command line: a full administrator, audited as `cli:<OS user>`.
+    pub fn cli() -> Self {
+        let actor = Actor::cli();
+        let Actor::Cli(name) = &actor else { unreachable!("Actor::cli is a Cli actor") };
+        Self { user_id: NO_USER, username: name.clone(), scope: AdminScope::Full, actor }
+    }
+
+    /// Whether `user` is the acting administrator's own account (never for the CLI).
+    pub fn is(&self, user: UserId) -> bool {
+        self.user_id != NO_USER && self.user_id == user
     }
 
     pub fn is_administrator(&self) -> bool {
@@ -68,14 +86,14 @@ impl Administrator {
     /// unless they are a full administrator.
     pub fn require_membership_change(&self, app: ApplicationId, member: UserId) -> Result<()> {
         self.require_application(app)?;
-        if !self.is_full() && member == self.user_id {
-            return Err(Error::Forbidden);
+        if !self.is_full() && self.is(member) {
+            return Err(Error::OwnAccess { reason: "access denied" });
         }
         Ok(())
     }
 
-    pub fn actor(&self) -> super::audit::Actor {
-        super::audit::Actor::User(self.username.clone())
+    pub fn actor(&self) -> Actor {
+        self.actor.clone()
     }
 }
 
@@ -84,7 +102,7 @@ mod tests {
     use super::*;
 
     fn admin(scope: AdminScope) -> Administrator {
-        Administrator { user_id: UserId(7), username: "d".into(), scope }
+        Administrator { user_id: UserId(7), username: "d".into(), scope, actor: Actor::User("d".into()) }
     }
 
     #[test]
@@ -98,5 +116,8 @@ mod tests {
         let full = admin(AdminScope::Full);
         assert!(full.require_membership_change(ApplicationId(2), UserId(7)).is_ok());
         assert!(!admin(AdminScope::None).is_administrator());
+        let cli = Administrator::cli();
+        assert!(cli.is_full() && !cli.is(UserId(0)));
+        assert!(matches!(cli.actor(), Actor::Cli(_)));
     }
 }

@@ -24,7 +24,8 @@ pub struct StartedSession {
     pub expires_at: UnixTime,
 }
 
-fn account_key(identifier: &str) -> String {
+/// The throttle key of an account: sign-ins and password changes share its budget.
+pub fn account_key(identifier: &str) -> String {
     format!("account:{}", username_key(identifier))
 }
 

@@ -8,11 +8,13 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod django_import;
+pub mod effects;
 pub mod grants;
 pub mod keyring;
 pub mod login;
 pub mod membership;
 pub mod oidc;
+pub mod page;
 pub mod password;
 pub mod ports;
 pub mod permission;
@@ -47,6 +49,13 @@ pub enum Error {
     AccessDenied,
     #[error("forbidden")]
     Forbidden,
+    /// An administrator would lock themselves out: deactivate themselves or give up their own
+    /// administrator role (the named fields).
+    #[error("you cannot deactivate yourself or give up your own administrator role")]
+    SelfLockout { fields: Vec<&'static str> },
+    /// A delegated administrator would change their own access (no self-escalation).
+    #[error("{reason}")]
+    OwnAccess { reason: &'static str },
     #[error(transparent)]
     Internal(#[from] InternalError),
 }

@@ -153,3 +153,16 @@ mod tests {
         assert!(PermissionKey::parse_dotted("nodot").is_err());
     }
 }
+
+/// Makes the application's permission set equal to what it declared (`POST {prefix}/perms/`,
+/// django-centralauth's sync): one transaction and one audit entry (`permissions.sync`), by
+/// the application itself.
+pub async fn sync<S: crate::domain::ports::PermissionStore + ?Sized>(
+    store: &S,
+    app: &super::application::Application,
+    declared: Vec<Declared>,
+    synced: u64,
+) -> Result<SyncCounts> {
+    let actor = super::audit::Actor::Application(app.client_id.clone());
+    Ok(store.sync_permissions(app.id, declared, synced, &actor).await?)
+}

@@ -71,7 +71,10 @@ impl From<Error> for OAuthError {
             Error::InvalidGrant { description: None } => OAuthError::new(OAuthErrorCode::InvalidGrant),
             Error::InvalidClient => OAuthError::new(OAuthErrorCode::InvalidClient),
             Error::InvalidScope => OAuthError::new(OAuthErrorCode::InvalidScope),
-            Error::AccessDenied | Error::Forbidden => OAuthError::new(OAuthErrorCode::AccessDenied).with_status(StatusCode::FORBIDDEN),
+            Error::AccessDenied | Error::Forbidden | Error::OwnAccess { .. } => {
+                OAuthError::new(OAuthErrorCode::AccessDenied).with_status(StatusCode::FORBIDDEN)
+            }
+            Error::SelfLockout { .. } => OAuthError::invalid_request(err.to_string()),
             Error::Invalid { reason, .. } => OAuthError::invalid_request(reason),
             Error::NotFound { .. } | Error::Conflict { .. } => OAuthError::new(OAuthErrorCode::InvalidRequest),
             Error::RateLimited => OAuthError::invalid_request("too many requests").with_status(StatusCode::TOO_MANY_REQUESTS),
@@ -133,6 +136,9 @@ impl From<Error> for ApiError {
             Error::NotFound { what } => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::InvalidClient => ApiError::new(StatusCode::FORBIDDEN, "invalid_client", "client authentication failed"),
             Error::AccessDenied | Error::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "access_denied", "access denied"),
+            Error::OwnAccess { reason } => ApiError::new(StatusCode::FORBIDDEN, "access_denied", reason),
+            // The first field the change named: `is_active` before `administrator`.
+            Error::SelfLockout { ref fields } => ApiError::invalid(fields.first().copied().unwrap_or("is_active"), err.to_string()),
             Error::InvalidGrant { .. } | Error::InvalidScope => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", err.to_string()),
             Error::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests"),
             Error::Internal(cause) => {
@@ -170,7 +176,9 @@ impl PageError {
                 page.message = texts.internal_error.to_string();
                 page
             }
-            Error::AccessDenied | Error::Forbidden => Self::new(StatusCode::FORBIDDEN, texts, Some("access_denied"), texts.not_member),
+            Error::AccessDenied | Error::Forbidden | Error::OwnAccess { .. } => {
+                Self::new(StatusCode::FORBIDDEN, texts, Some("access_denied"), texts.not_member)
+            }
             Error::RateLimited => Self::new(StatusCode::TOO_MANY_REQUESTS, texts, None, texts.rate_limited),
             Error::Invalid { reason, .. } => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), reason),
             other => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), other.to_string()),

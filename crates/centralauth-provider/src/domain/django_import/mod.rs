@@ -193,3 +193,17 @@ impl Progress for NoProgress {
     fn start(&self, _phase: &str, _total: u64) {}
     fn advance(&self, _steps: u64) {}
 }
+
+/// Merges a django-centralauth installation into this database (`centralauth import-django`):
+/// an administrator's act, one transaction (the store loads what is here, [`plan`] decides, and
+/// the plan is written with its import records and audit entries, unless a dry run).
+pub async fn run(
+    admin: &super::authz::Administrator,
+    store: &dyn crate::domain::ports::ImportStore,
+    export: &DjangoExport,
+    settings: &ImportSettings,
+    progress: &dyn Progress,
+) -> super::Result<ImportReport> {
+    admin.require_full()?;
+    Ok(store.import_django(export, settings, &admin.actor(), progress).await?)
+}

@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod refresh_token;
+pub mod revocation;
 
 use super::application::Application;
 use super::clock::UnixTime;

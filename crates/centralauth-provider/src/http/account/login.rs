@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::domain::secret::SecretDigest;
-use crate::domain::{Error, login};
+use crate::domain::{Error, login, session};
 use crate::http::error::PageError;
 use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok, csrf_token};
 use crate::http::i18n::{Lang, Texts};
@@ -62,7 +62,7 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
         Ok(started) => {
             // A new session id at every sign-in (session fixation); the old one is dropped.
             if let Some(old) = jar.get(SESSION_COOKIE) {
-                let _ = state.store.delete_session(&SecretDigest::of(old.value())).await;
+                let _ = session::discard(state.store.as_ref(), &SecretDigest::of(old.value())).await;
             }
             let jar = jar.add(cookie(SESSION_COOKIE, started.id.expose().to_string(), secure, SameSite::Lax));
             tracing::info!(user = %started.user.username, "signed in");
@@ -90,7 +90,7 @@ pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar
 /// by back-channel logout) and removes the cookie.
 pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
     if let Some(session) = jar.get(SESSION_COOKIE) {
-        let ended = state.store.end_session(&SecretDigest::of(session.value()), state.clock.now()).await.map_err(PageError::internal)?;
+        let ended = session::sign_out(state.store.as_ref(), &SecretDigest::of(session.value()), state.clock.now()).await.map_err(PageError::internal)?;
         if let Some(ended) = ended {
             tracing::info!(user = ended.user_id.0, applications = ended.notified.len(), "signed out");
         }

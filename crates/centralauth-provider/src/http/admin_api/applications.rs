@@ -221,7 +221,7 @@ pub async fn create(
         },
         oidc,
     };
-    let (app, secret) = admin::create_application(state.store.as_ref(), input, &admin.actor()).await?;
+    let (app, secret) = admin::create_application(&admin, state.store.as_ref(), input).await?;
     Ok((StatusCode::CREATED, Json(ApplicationCreated { application: app.into(), client_secret: secret.expose().to_string() })))
 }
 
@@ -246,7 +246,6 @@ pub async fn update(
 ) -> Result<Json<ApplicationOut>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_full()?;
     let update = ApplicationUpdate {
         name: body.name,
         redirect_uris: body.redirect_uris,
@@ -259,8 +258,9 @@ pub async fn update(
             backchannel_logout_uri: body.backchannel_logout_uri,
             id_token_signing_alg: body.id_token_signing_alg,
         },
+        rotate_secret: false,
     };
-    Ok(Json(admin::update_application(store, app, update, &admin.actor()).await?.into()))
+    Ok(Json(admin::update_application(&admin, store, app, update).await?.0.into()))
 }
 
 /// A new client secret, in this answer only; the old one stops working at once.
@@ -270,8 +270,7 @@ pub async fn update(
 pub async fn rotate_secret(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiPath(client_id): ApiPath<String>) -> Result<Json<SecretOut>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_full()?;
-    let (_, secret) = admin::rotate_client_secret(store, app, &admin.actor()).await?;
+    let (_, secret) = admin::rotate_client_secret(&admin, store, app).await?;
     Ok(Json(SecretOut { client_secret: secret.expose().to_string() }))
 }
 
@@ -282,7 +281,6 @@ pub async fn rotate_secret(State(state): State<AppState>, ApiAdmin(admin): ApiAd
 pub async fn delete(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiPath(client_id): ApiPath<String>) -> Result<Json<ApplicationDeleted>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_full()?;
-    let usage = store.delete_application(app.id, &admin.actor()).await.map_err(Error::from)?;
+    let usage = admin::delete_application(&admin, store, &app).await?;
     Ok(Json(ApplicationDeleted { client_id: app.client_id, removed: usage.into() }))
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{ApiAdmin, ApiQuery, page_size, visible_application};
 use crate::domain::Error;
 use crate::domain::admin;
+use crate::domain::page::Page;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::domain::ports::{AuditQuery, AuditRecord};
@@ -89,13 +90,7 @@ pub async fn list(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiQ
         None => None,
     };
     let limit = page_size(q.limit);
-    let query = AuditQuery { actor: q.actor, application_id, user_id, before_id: q.before, limit: limit + 1 };
-    let mut records = store.query_audit(&query).await.map_err(Error::from)?;
-    let next = if records.len() as i64 > limit {
-        records.truncate(limit as usize);
-        records.last().map(|r| r.id)
-    } else {
-        None
-    };
-    Ok(Json(AuditPage { items: records.into_iter().map(AuditOut::from).collect(), next }))
+    let query = AuditQuery { actor: q.actor, application_id, user_id, before_id: q.before, limit: Page::<AuditRecord, i64>::fetch_limit(limit) };
+    let page = Page::of(store.query_audit(&query).await.map_err(Error::from)?, limit, |r| r.id);
+    Ok(Json(AuditPage { items: page.items.into_iter().map(AuditOut::from).collect(), next: page.next }))
 }

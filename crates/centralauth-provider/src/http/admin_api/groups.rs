@@ -10,9 +10,8 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiAdmin, ApiJson, ApiPath, visible_application};
 use crate::domain::Error;
-use crate::domain::admin;
+use crate::domain::admin::{self, GroupChange};
 use crate::domain::application::Application;
-use crate::domain::authz::Administrator;
 use crate::domain::membership::{Group, GroupId};
 use crate::domain::permission::{Permission, PermissionId};
 use crate::domain::user::UserId;
@@ -101,18 +100,6 @@ fn permission_ids(ids: &[i64]) -> Vec<PermissionId> {
     ids.iter().copied().map(PermissionId).collect()
 }
 
-async fn is_member(store: &dyn Store, app: &Application, group: GroupId, user: UserId) -> Result<bool, Error> {
-    Ok(store.group_members(app.id, group).await?.iter().any(|u| u.id == user))
-}
-
-/// A delegated administrator in the group would change their own access.
-async fn require_not_in_group(store: &dyn Store, admin: &Administrator, app: &Application, group: GroupId) -> Result<(), ApiError> {
-    if !admin.is_full() && is_member(store, app, group, admin.user_id).await? {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "you are a member of this group: another administrator must change it"));
-    }
-    Ok(())
-}
-
 /// The application's groups, by name.
 #[utoipa::path(get, path = "/applications/{client_id}/groups", tag = "groups", params(("client_id" = String, Path)),
     responses((status = 200, body = Vec<GroupOut>), (status = 404, body = super::ErrorBody)))]
@@ -141,8 +128,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<GroupOut>), ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_application(app.id)?;
-    let group = admin::save_group(store, &app, None, &body.name, &permission_ids(&body.permission_ids), &admin.actor())
+    let change = GroupChange { group: None, name: &body.name, permissions: &permission_ids(&body.permission_ids), members: None };
+    let group = admin::save_group(&admin, store, &app, change)
         .await
         .map_err(|e| reference_error(e, "permission_ids"))?;
     let permissions = store.list_permissions(app.id).await.map_err(Error::from)?;
@@ -179,14 +166,11 @@ pub async fn update(
 ) -> Result<Json<GroupOut>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_application(app.id)?;
     let group = find_group(store, &app, id).await?;
-    if body.permission_ids.is_some() {
-        require_not_in_group(store, &admin, &app, group.id).await?;
-    }
     let name = body.name.unwrap_or_else(|| group.name.clone());
     let permissions = body.permission_ids.as_deref().map_or_else(|| group.permissions.clone(), permission_ids);
-    let saved = admin::save_group(store, &app, Some(group.id), &name, &permissions, &admin.actor())
+    let change = GroupChange { group: Some(&group), name: &name, permissions: &permissions, members: None };
+    let saved = admin::save_group(&admin, store, &app, change)
         .await
         .map_err(|e| reference_error(e, "permission_ids"))?;
     let all = store.list_permissions(app.id).await.map_err(Error::from)?;
@@ -200,9 +184,8 @@ pub async fn update(
 pub async fn delete(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiPath((client_id, id)): ApiPath<(String, i64)>) -> Result<StatusCode, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_application(app.id)?;
     let group = find_group(store, &app, id).await?;
-    store.delete_group(app.id, group.id, &admin.actor()).await.map_err(Error::from)?;
+    admin::delete_group(&admin, store, &app, &group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,12 +204,8 @@ pub async fn set_members(
 ) -> Result<Json<GroupDetail>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    admin.require_application(app.id)?;
     let group = find_group(store, &app, id).await?;
     let members: Vec<UserId> = body.user_ids.iter().copied().map(UserId).collect();
-    if !admin.is_full() && is_member(store, &app, group.id, admin.user_id).await? != members.contains(&admin.user_id) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "you cannot change your own place in a group"));
-    }
-    store.set_group_members(app.id, group.id, &members, &admin.actor()).await.map_err(|e| reference_error(e.into(), "user_ids"))?;
+    admin::set_group_members(&admin, store, &app, &group, &members).await.map_err(|e| reference_error(e, "user_ids"))?;
     Ok(Json(detail(store, &app, group).await?))
 }

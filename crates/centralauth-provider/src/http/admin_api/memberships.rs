@@ -18,7 +18,8 @@ use crate::domain::permission::PermissionId;
 use crate::domain::user::{User, username_key};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::domain::ports::{Store, UserQuery};
+use crate::domain::page::Page;
+use crate::domain::ports::{MemberSummary, Store, UserQuery};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberOut {
@@ -113,16 +114,17 @@ pub async fn list(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let limit = page_size(q.limit);
-    let query =
-        UserQuery { search: q.search, active: q.active, administrator: None, after_username_key: q.after.as_deref().map(username_key), limit: limit + 1 };
-    let mut members = store.list_memberships(app.id, &query).await.map_err(Error::from)?;
-    let next = if members.len() as i64 > limit {
-        members.truncate(limit as usize);
-        members.last().map(|m| username_key(&m.user.username))
-    } else {
-        None
+    let query = UserQuery {
+        search: q.search,
+        active: q.active,
+        administrator: None,
+        after_username_key: q.after.as_deref().map(username_key),
+        limit: Page::<MemberSummary, String>::fetch_limit(limit),
     };
-    let items = members
+    let page = Page::of(store.list_memberships(app.id, &query).await.map_err(Error::from)?, limit, |m| username_key(&m.user.username));
+    let next = page.next;
+    let items = page
+        .items
         .into_iter()
         .map(|m| MemberOut {
             user_id: m.user.id.0,
@@ -189,12 +191,11 @@ pub async fn save(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let user = admin::find_user(store, &username).await?;
-    admin.require_membership_change(app.id, user.id)?;
     let existed = store.find_membership(app.id, user.id).await.map_err(Error::from)?.is_some();
     let flags = MembershipFlags { is_superuser: body.is_superuser, is_staff: body.is_staff, is_active: body.is_active };
     let groups = body.group_ids.iter().copied().map(GroupId).collect();
     let permissions = body.permission_ids.iter().copied().map(PermissionId).collect();
-    admin::save_membership(store, &app, user.id, flags, groups, permissions, &admin.actor()).await.map_err(|e| match e {
+    admin::save_membership(&admin, store, &app, user.id, flags, groups, permissions).await.map_err(|e| match e {
         // The store names which list reached into another application.
         Error::Invalid { field: "reference", reason } => {
             let field = if reason.contains("group") { "group_ids" } else { "permission_ids" };
@@ -219,10 +220,6 @@ pub async fn delete(
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
     let user = admin::find_user(store, &username).await?;
-    admin.require_membership_change(app.id, user.id)?;
-    store.delete_membership(app.id, user.id, &admin.actor()).await.map_err(|e| match e {
-        crate::domain::ports::StoreError::NotFound => Error::not_found("membership"),
-        other => other.into(),
-    })?;
+    admin::delete_membership(&admin, store, &app, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

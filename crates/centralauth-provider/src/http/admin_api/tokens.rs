@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 
 use super::extract::{ApiAdmin, ApiJson, ApiPath};
 use crate::domain::Error;
-use crate::domain::admin;
+use crate::domain::admin::{self, TokenScope};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::domain::ports::{ApiToken, StoreError};
+use crate::domain::ports::ApiToken;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiTokenOut {
@@ -63,7 +63,7 @@ pub async fn create(
     ApiAdmin(admin): ApiAdmin,
     ApiJson(body): ApiJson<ApiTokenCreate>,
 ) -> Result<(StatusCode, Json<ApiTokenCreated>), ApiError> {
-    let (token, secret) = admin::create_api_token(state.store.as_ref(), admin.user_id, &body.name, &admin.actor()).await?;
+    let (token, secret) = admin::create_api_token(&admin, state.store.as_ref(), admin.user_id, &body.name).await?;
     Ok((StatusCode::CREATED, Json(ApiTokenCreated { token: token.into(), secret: secret.expose().to_string() })))
 }
 
@@ -72,10 +72,6 @@ pub async fn create(
     responses((status = 204, description = "Revoked"), (status = 404, description = "No live token of yours with this id", body = super::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn revoke(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
-    let owner = (!admin.is_full()).then_some(admin.user_id);
-    state.store.revoke_api_token(id, owner, &admin.actor()).await.map_err(|e| match e {
-        StoreError::NotFound => Error::not_found("API token"),
-        other => other.into(),
-    })?;
+    admin::revoke_api_token(&admin, state.store.as_ref(), id, TokenScope::Any).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use super::extract::{ApiAdmin, ApiJson, ApiPath, ApiQuery, page_size};
 use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::user::{Role, User, username_key};
 use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::domain::ports::UserQuery;
@@ -150,15 +151,14 @@ pub async fn list(State(state): State<AppState>, ApiAdmin(admin): ApiAdmin, ApiQ
         active: q.active,
         administrator: q.administrator,
         after_username_key: q.after.as_deref().map(username_key),
-        limit: limit + 1,
+        limit: Page::<User, String>::fetch_limit(limit),
     };
     let searching = query.search.as_deref().is_some_and(|s| !s.trim().is_empty());
-    let mut users = state.store.list_users(&query).await.map_err(Error::from)?;
-    let more = users.len() as i64 > limit;
-    users.truncate(limit as usize);
+    let page = Page::of(state.store.list_users(&query).await.map_err(Error::from)?, limit, |u| username_key(&u.username));
     // A search answers one page, best match first; its `more_matches` asks for a narrower one.
-    let next = if more && !searching { users.last().map(|u| username_key(&u.username)) } else { None };
-    Ok(Json(UserPage { items: users.into_iter().map(UserOut::from).collect(), next, more_matches: more && searching }))
+    let more_matches = searching && page.has_more();
+    let next = if searching { None } else { page.next };
+    Ok(Json(UserPage { items: page.items.into_iter().map(UserOut::from).collect(), next, more_matches }))
 }
 
 /// Create a user. Without a password one is generated and returned, this once.
@@ -172,7 +172,6 @@ pub async fn create(
     ApiAdmin(admin): ApiAdmin,
     ApiJson(body): ApiJson<UserCreate>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
-    admin.require_full()?;
     let generated = body.password.is_none().then(admin::generate_password);
     let input = UserInput {
         username: body.username,
@@ -182,7 +181,7 @@ pub async fn create(
         administrator: body.administrator,
         password: body.password.or_else(|| generated.clone()),
     };
-    let user = admin::create_user(state.store.as_ref(), input, &admin.actor()).await?;
+    let user = admin::create_user(&admin, state.store.as_ref(), input).await?;
     Ok((StatusCode::CREATED, Json(UserCreated { user: user.into(), password: generated })))
 }
 
@@ -232,19 +231,15 @@ pub async fn update(
     admin.require_full()?;
     let store = state.store.as_ref();
     let user = admin::find_user(store, &username).await?;
-    // An administrator who locks themselves out may leave the installation without one.
-    if user.id == admin.user_id && (body.is_active == Some(false) || body.administrator == Some(false)) {
-        let field = if body.is_active == Some(false) { "is_active" } else { "administrator" };
-        return Err(ApiError::invalid(field, "you cannot deactivate yourself or give up your own administrator role"));
-    }
     let update = UserUpdate {
         email: body.email,
         first_name: body.first_name,
         last_name: body.last_name,
         is_active: body.is_active,
         administrator: body.administrator,
+        password: None,
     };
-    Ok(Json(admin::update_user(store, user.id, update, &admin.actor()).await?.into()))
+    Ok(Json(admin::update_user(&admin, store, user.id, update).await?.into()))
 }
 
 /// Set a user's password. Without one, a password is generated and returned, this once.
@@ -262,7 +257,7 @@ pub async fn set_password(
     let user = admin::find_user(store, &username).await?;
     let generated = body.password.is_none().then(admin::generate_password);
     let password = body.password.or_else(|| generated.clone()).unwrap_or_default();
-    admin::set_password(store, user.id, &password, &admin.actor()).await?;
+    admin::set_password(&admin, store, user.id, &password).await?;
     Ok(Json(PasswordOut { password: generated }))
 }
 
@@ -280,6 +275,6 @@ pub async fn set_delegation(
     admin.require_full()?;
     let store = state.store.as_ref();
     let user = admin::find_user(store, &username).await?;
-    let apps = admin::set_delegation(store, &user, &body.client_ids, &admin.actor()).await?;
+    let apps = admin::set_delegation(&admin, store, &user, &body.client_ids).await?;
     Ok(Json(Delegation { client_ids: apps.into_iter().map(|a| a.client_id).collect() }))
 }

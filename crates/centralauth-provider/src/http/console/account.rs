@@ -10,8 +10,8 @@ use super::once::ShownOnce;
 use super::{Chrome, Console, ConsolePost, OrFail, Outcome};
 use axum::http::StatusCode;
 
-use crate::domain::user::username_key;
-use crate::domain::{Error, admin, login};
+use crate::domain::admin::{self, TokenScope};
+use crate::domain::{Error, session};
 use crate::http::shared::SESSION_COOKIE;
 
 /// An application the user may sign in to, with where it lives.
@@ -64,19 +64,12 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
     } else if new != form.text(&c, "new_password_again")? {
         errors.add("new_password_again", c.ct.passwords_differ);
     } else {
-        // A wrong current password counts against the account's sign-in budget: a session
-        // left open must not become a way to guess the password.
-        let key = format!("account:{}", username_key(&c.admin.username));
-        let now = c.state.clock.now();
-        if c.store().count_login_failures(&key, now - login::WINDOW_SECONDS).await.or_fail(&c)? >= login::MAX_FAILURES_PER_ACCOUNT {
-            return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited));
-        }
-        match admin::change_own_password(c.store(), c.admin.user_id, &current, &new).await {
+        // A wrong current password counts against the account's sign-in budget (the domain
+        // records it), so a session left open is no way to guess the password.
+        match admin::change_own_password(c.store(), c.admin.user_id, &current, &new, c.state.clock.now()).await {
             Ok(_) => return c.redirect("/console/account/?notice=password"),
-            Err(Error::Invalid { field: "current_password", .. }) => {
-                c.store().record_login_failure(&[key], now).await.or_fail(&c)?;
-                errors.add("current_password", c.ct.current_password_wrong)
-            }
+            Err(Error::RateLimited) => return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited)),
+            Err(Error::Invalid { field: "current_password", .. }) => errors.add("current_password", c.ct.current_password_wrong),
             Err(err) => errors = FormErrors::from_domain(c.ct, err, &[("password", "new_password")]).map_err(|e| c.fail(e))?,
         }
     }
@@ -86,7 +79,7 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
 /// Ends every session of the user (each application signed in through one is told by
 /// back-channel logout), this browser's included.
 pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome {
-    let ended = c.store().end_user_sessions(c.admin.user_id, c.state.clock.now()).await.or_fail(&c)?;
+    let ended = session::sign_out_everywhere(c.store(), c.admin.user_id, c.state.clock.now()).await.or_fail(&c)?;
     tracing::info!(user = c.admin.user_id.0, sessions = ended.len(), "signed out everywhere");
     let jar = c.jar().remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
@@ -129,7 +122,7 @@ pub async fn create_token(ConsolePost(c, form): ConsolePost) -> Outcome {
         return Err(c.forbidden());
     }
     let name = form.text(&c, "name")?;
-    match admin::create_api_token(c.store(), c.admin.user_id, &name, &c.admin.actor()).await {
+    match admin::create_api_token(&c.admin, c.store(), c.admin.user_id, &name).await {
         Ok((_, secret)) => token_shown_once().hand_over(&c, &secret, "created"),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
@@ -141,9 +134,6 @@ pub async fn create_token(ConsolePost(c, form): ConsolePost) -> Outcome {
 /// Revokes one of the administrator's own tokens.
 pub async fn revoke_token(axum::extract::Path(id): axum::extract::Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
     let id = id.parse::<i64>().map_err(|_| c.not_found())?;
-    match c.store().revoke_api_token(id, Some(c.admin.user_id), &c.admin.actor()).await {
-        Ok(()) => c.redirect("/console/account/tokens/?notice=saved"),
-        Err(crate::domain::ports::StoreError::NotFound) => Err(c.not_found()),
-        Err(e) => Err(c.fail(e)),
-    }
+    admin::revoke_api_token(&c.admin, c.store(), id, TokenScope::Own).await.or_fail(&c)?;
+    c.redirect("/console/account/tokens/?notice=saved")
 }

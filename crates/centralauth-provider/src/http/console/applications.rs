@@ -189,7 +189,7 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
         lifetimes: parsed.lifetimes,
         oidc,
     };
-    match admin::create_application(c.store(), input, &c.admin.actor()).await {
+    match admin::create_application(&c.admin, c.store(), input).await {
         Ok((app, secret)) => show_secret_next(&c, &app, &secret, "created"),
         Err(err) => invalid(&c, f, FormErrors::from_domain(c.ct, err, FIELDS).map_err(|e| c.fail(e))?),
     }
@@ -223,7 +223,7 @@ pub async fn secret(c: Console, Path(id): Path<String>) -> Outcome {
 
 pub async fn rotate_secret(Path(id): Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
     let app = full_application(&c, &id).await?;
-    let (app, secret) = admin::rotate_client_secret(c.store(), app, &c.admin.actor()).await.or_fail(&c)?;
+    let (app, secret) = admin::rotate_client_secret(&c.admin, c.store(), app).await.or_fail(&c)?;
     show_secret_next(&c, &app, &secret, "rotated")
 }
 
@@ -276,8 +276,9 @@ pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
         access_token_lifetime: Some(parsed.lifetimes.access_token),
         refresh_token_lifetime: Some(parsed.lifetimes.refresh_token),
         oidc: parsed.oidc,
+        rotate_secret: false,
     };
-    match admin::update_application(c.store(), app.clone(), update, &c.admin.actor()).await {
+    match admin::update_application(&c.admin, c.store(), app.clone(), update).await.map(|(app, _)| app) {
         Ok(app) => c.redirect(&format!("/console/applications/{}/?notice=saved", app.id.0)),
         Err(err) => invalid(&c, app, f, FormErrors::from_domain(c.ct, err, FIELDS).map_err(|e| c.fail(e))?),
     }
@@ -299,7 +300,7 @@ pub async fn delete_form(c: Console, Path(id): Path<String>) -> Outcome {
 
 pub async fn delete(Path(id): Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
     let app = full_application(&c, &id).await?;
-    c.store().delete_application(app.id, &c.admin.actor()).await.or_fail(&c)?;
+    admin::delete_application(&c.admin, c.store(), &app).await.or_fail(&c)?;
     c.redirect("/console/applications/?notice=deleted")
 }
 

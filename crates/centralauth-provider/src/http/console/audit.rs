@@ -6,6 +6,7 @@ use axum::extract::RawQuery;
 
 use super::{Chrome, Console, OrFail, Outcome};
 use crate::domain::application::{Application, ApplicationId};
+use crate::domain::page::Page;
 use crate::http::shared::Params;
 use crate::domain::ports::{AuditQuery, AuditRecord};
 
@@ -73,18 +74,17 @@ pub async fn list(c: Console, RawQuery(raw): RawQuery) -> Outcome {
         application_id,
         user_id,
         before_id,
-        limit: PAGE + 1,
+        limit: Page::<AuditRecord, i64>::fetch_limit(PAGE),
     };
-    let mut records = if unknown_user { Vec::new() } else { store.query_audit(&query).await.or_fail(&c)? };
-    let next = if records.len() as i64 > PAGE {
-        records.truncate(PAGE as usize);
+    let rows = if unknown_user { Vec::new() } else { store.query_audit(&query).await.or_fail(&c)? };
+    let page = Page::of(rows, PAGE, |r| r.id);
+    let records = page.items;
+    let next = page.next.map(|before| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
         link.append_pair("actor", &actor).append_pair("application", &application).append_pair("user", &user);
-        link.append_pair("before", &records[records.len() - 1].id.to_string());
-        Some(format!("/console/audit/?{}", link.finish()))
-    } else {
-        None
-    };
+        link.append_pair("before", &before.to_string());
+        format!("/console/audit/?{}", link.finish())
+    });
     let applications = store.list_applications().await.or_fail(&c)?;
     c.page(&AuditPage { c: c.chrome("audit"), records, applications, actor, application, user, unknown_user, next })
 }

@@ -81,6 +81,13 @@ impl FormErrors {
                 };
                 errors.add(field_of(field).unwrap_or(field), ct.taken);
             }
+            Error::SelfLockout { fields } => {
+                for field in fields {
+                    errors.add(field_of(field).unwrap_or(field), ct.not_yourself);
+                }
+            }
+            // Renamed by the caller to the field that asked for it (`form` when not).
+            Error::OwnAccess { .. } => errors.add(field_of("own_access").unwrap_or("form"), ct.not_own_access),
             other => return Err(other),
         }
         Ok(errors)

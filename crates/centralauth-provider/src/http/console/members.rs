@@ -7,6 +7,8 @@ use axum::extract::{Path, RawQuery};
 use super::applications::parse_id;
 use super::form::{Choice, FormErrors};
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
+use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::domain::admin;
 use crate::domain::application::Application;
 use crate::domain::membership::{GroupId, MembershipFlags};
@@ -54,17 +56,15 @@ impl ListQuery {
 async fn list_page(c: &Console, app: Application, query: ListQuery, username: String, errors: FormErrors) -> Outcome {
     let store = c.store();
     let search = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
-    let members_query =
-        UserQuery { search: search(&query.q), after_username_key: search(&query.after), limit: PAGE + 1, ..Default::default() };
-    let mut members = store.list_memberships(app.id, &members_query).await.or_fail(c)?;
-    let next = if members.len() as i64 > PAGE {
-        members.truncate(PAGE as usize);
+    let limit = Page::<MemberSummary, String>::fetch_limit(PAGE);
+    let members_query = UserQuery { search: search(&query.q), after_username_key: search(&query.after), limit, ..Default::default() };
+    let page = Page::of(store.list_memberships(app.id, &members_query).await.or_fail(c)?, PAGE, |m| username_key(&m.user.username));
+    let members = page.items;
+    let next = page.next.map(|after| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
-        link.append_pair("q", &query.q).append_pair("after", &username_key(&members[members.len() - 1].user.username));
-        Some(format!("/console/applications/{}/members/?{}", app.id.0, link.finish()))
-    } else {
-        None
-    };
+        link.append_pair("q", &query.q).append_pair("after", &after);
+        format!("/console/applications/{}/members/?{}", app.id.0, link.finish())
+    });
     let candidates = match search(&query.find) {
         Some(find) => {
             let q = UserQuery { search: Some(find), active: Some(true), limit: CANDIDATES, ..Default::default() };
@@ -119,7 +119,7 @@ pub async fn create(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
         return c.redirect(&to);
     }
     let flags = MembershipFlags { is_active: true, ..Default::default() };
-    admin::save_membership(c.store(), &app, user.id, flags, Vec::new(), Vec::new(), &c.admin.actor()).await.or_fail(&c)?;
+    admin::save_membership(&c.admin, c.store(), &app, user.id, flags, Vec::new(), Vec::new()).await.or_fail(&c)?;
     c.redirect(&format!("{to}?notice=created"))
 }
 
@@ -202,7 +202,6 @@ pub async fn edit_form(c: Console, Path((id, user)): Path<(String, String)>) -> 
 pub async fn update(Path((id, user)): Path<(String, String)>, ConsolePost(c, form): ConsolePost) -> Outcome {
     let app = parse_id(&c, &id).await?;
     let (user, _) = find_member(&c, &app, &user).await?;
-    c.admin.require_membership_change(app.id, user.id).or_fail(&c)?;
     let flags = MembershipFlags {
         is_superuser: form.checked("is_superuser"),
         is_staff: form.checked("is_staff"),
@@ -211,8 +210,9 @@ pub async fn update(Path((id, user)): Path<(String, String)>, ConsolePost(c, for
     let groups = form.ids(&c, "group")?;
     let perms = form.ids(&c, "permission")?;
     let (group_ids, perm_ids) = (groups.iter().copied().map(GroupId).collect(), perms.iter().copied().map(PermissionId).collect());
-    match admin::save_membership(c.store(), &app, user.id, flags, group_ids, perm_ids, &c.admin.actor()).await {
+    match admin::save_membership(&c.admin, c.store(), &app, user.id, flags, group_ids, perm_ids).await {
         Ok(_) => c.redirect(&format!("/console/applications/{}/members/{}/?notice=saved", app.id.0, user.id.0)),
+        Err(err @ (Error::OwnAccess { .. } | Error::Forbidden)) => Err(c.fail(err)),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[("reference", "form")]).map_err(|e| c.fail(e))?;
             edit_page(&c, app, user, flags, &groups, &perms, errors).await
@@ -223,7 +223,6 @@ pub async fn update(Path((id, user)): Path<(String, String)>, ConsolePost(c, for
 pub async fn delete(Path((id, user)): Path<(String, String)>, ConsolePost(c, _form): ConsolePost) -> Outcome {
     let app = parse_id(&c, &id).await?;
     let (user, _) = find_member(&c, &app, &user).await?;
-    c.admin.require_membership_change(app.id, user.id).or_fail(&c)?;
-    c.store().delete_membership(app.id, user.id, &c.admin.actor()).await.or_fail(&c)?;
+    admin::delete_membership(&c.admin, c.store(), &app, user.id).await.or_fail(&c)?;
     c.redirect(&format!("/console/applications/{}/members/?notice=removed", app.id.0))
 }

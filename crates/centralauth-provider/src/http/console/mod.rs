@@ -226,7 +226,7 @@ impl Console {
     pub fn fail(&self, err: impl Into<Error>) -> ConsoleError {
         match err.into() {
             Error::NotFound { .. } => self.not_found(),
-            Error::Forbidden | Error::AccessDenied => self.forbidden(),
+            Error::Forbidden | Error::AccessDenied | Error::OwnAccess { .. } => self.forbidden(),
             Error::Internal(cause) => ConsoleError::from(PageError::from_domain(Error::Internal(cause), self.t).into_response()),
             Error::Invalid { field, reason } => self.error(StatusCode::BAD_REQUEST, &self.ct.reason(field, &reason)),
             other => self.error(StatusCode::BAD_REQUEST, &other.to_string()),

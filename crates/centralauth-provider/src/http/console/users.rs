@@ -6,6 +6,8 @@ use axum::extract::{Path, RawQuery};
 
 use super::form::{Choice, FormErrors};
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
+use crate::domain::Error;
+use crate::domain::page::Page;
 use crate::domain::admin::{self, UserInput, UserUpdate};
 use crate::domain::application::ApplicationId;
 use crate::domain::user::{Role, User, UserId, username_key};
@@ -48,23 +50,18 @@ pub async fn list(c: Console, RawQuery(query): RawQuery) -> Outcome {
         active: tri(Some(&active)),
         administrator: tri(Some(&administrator)),
         after_username_key: Some(after).filter(|a| !a.is_empty()),
-        limit: PAGE + 1,
+        limit: Page::<User, String>::fetch_limit(PAGE),
     };
     let searching = query.search.is_some();
-    let mut users = c.store().list_users(&query).await.or_fail(&c)?;
+    let page = Page::of(c.store().list_users(&query).await.or_fail(&c)?, PAGE, |u| username_key(&u.username));
     // A search answers one page, best match first (UserQuery): more matches ask for a narrower one.
-    let more_matches = searching && users.len() as i64 > PAGE;
-    let next = if users.len() as i64 > PAGE && !searching {
-        users.truncate(PAGE as usize);
+    let more_matches = searching && page.has_more();
+    let next = page.next.filter(|_| !searching).map(|after| {
         let mut link = url::form_urlencoded::Serializer::new(String::new());
-        link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator);
-        link.append_pair("after", &username_key(&users[users.len() - 1].username));
-        Some(format!("/console/users/?{}", link.finish()))
-    } else {
-        users.truncate(PAGE as usize);
-        None
-    };
-    c.page(&ListPage { c: c.chrome("users"), users, q, active, admin: administrator, next, more_matches })
+        link.append_pair("q", &q).append_pair("active", &active).append_pair("admin", &administrator).append_pair("after", &after);
+        format!("/console/users/?{}", link.finish())
+    });
+    c.page(&ListPage { c: c.chrome("users"), users: page.items, q, active, admin: administrator, next, more_matches })
 }
 
 /// The values of the user form, as entered or as stored.
@@ -126,7 +123,7 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
         administrator: f.administrator,
         password: Some(form.text(&c, "password")?),
     };
-    match admin::create_user(c.store(), input, &c.admin.actor()).await {
+    match admin::create_user(&c.admin, c.store(), input).await {
         Ok(user) => c.redirect(&format!("/console/users/{}/?notice=created", user.id.0)),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
@@ -177,25 +174,15 @@ pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
     let user = load_user(&c, &id).await?;
     let mut f = UserFields::read(&c, &form)?;
     f.username = user.username.clone();
-    let mut errors = FormErrors::default();
-    // An administrator cannot lock themselves out (nobody else may be left to let them in).
-    if user.id == c.admin.user_id && !f.is_active {
-        errors.add("is_active", c.ct.not_yourself);
-    }
-    if user.id == c.admin.user_id && !f.administrator {
-        errors.add("administrator", c.ct.not_yourself);
-    }
-    if errors.any() {
-        return edit_page(&c, user, f, errors).await;
-    }
     let update = UserUpdate {
         email: Some(f.email.clone()),
         first_name: Some(f.first_name.clone()),
         last_name: Some(f.last_name.clone()),
         is_active: Some(f.is_active),
         administrator: Some(f.administrator),
+        password: None,
     };
-    match admin::update_user(c.store(), user.id, update, &c.admin.actor()).await {
+    match admin::update_user(&c.admin, c.store(), user.id, update).await {
         Ok(user) => c.redirect(&format!("/console/users/{}/?notice=saved", user.id.0)),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
@@ -207,7 +194,7 @@ pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
 pub async fn set_password(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
     let user = load_user(&c, &id).await?;
     let password = form.text(&c, "password")?;
-    match admin::set_password(c.store(), user.id, &password, &c.admin.actor()).await {
+    match admin::set_password(&c.admin, c.store(), user.id, &password).await {
         Ok(user) => c.redirect(&format!("/console/users/{}/?notice=password", user.id.0)),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
@@ -219,15 +206,16 @@ pub async fn set_password(Path(id): Path<String>, ConsolePost(c, form): ConsoleP
 
 pub async fn deactivate(Path(id): Path<String>, ConsolePost(c, _form): ConsolePost) -> Outcome {
     let user = load_user(&c, &id).await?;
-    if user.id == c.admin.user_id {
-        let mut errors = FormErrors::default();
-        errors.add("is_active", c.ct.not_yourself);
-        let f = UserFields::of(&user);
-        return edit_page(&c, user, f, errors).await;
-    }
     let update = UserUpdate { is_active: Some(false), ..Default::default() };
-    admin::update_user(c.store(), user.id, update, &c.admin.actor()).await.or_fail(&c)?;
-    c.redirect(&format!("/console/users/{}/?notice=deactivated", user.id.0))
+    match admin::update_user(&c.admin, c.store(), user.id, update).await {
+        Ok(_) => c.redirect(&format!("/console/users/{}/?notice=deactivated", user.id.0)),
+        Err(err @ Error::SelfLockout { .. }) => {
+            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
+            let f = UserFields::of(&user);
+            edit_page(&c, user, f, errors).await
+        }
+        Err(err) => Err(c.fail(err)),
+    }
 }
 
 pub async fn delegate(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
@@ -238,6 +226,6 @@ pub async fn delegate(Path(id): Path<String>, ConsolePost(c, form): ConsolePost)
         return Err(c.bad_request());
     }
     let apps: Vec<ApplicationId> = wanted.into_iter().map(ApplicationId).collect();
-    c.store().set_delegated_applications(user.id, &apps, &c.admin.actor()).await.or_fail(&c)?;
+    admin::set_delegation_by_id(&c.admin, c.store(), &user, &apps).await.or_fail(&c)?;
     c.redirect(&format!("/console/users/{}/?notice=saved", user.id.0))
 }

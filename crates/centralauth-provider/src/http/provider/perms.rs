@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use centralauth_wire::{PermissionDeclaration, PermsSyncResponse};
 use serde::Deserialize;
 
-use crate::domain::audit::Actor;
-use crate::domain::permission::validate_declarations;
+use crate::domain::permission::{self, validate_declarations};
 use crate::http::error::ApiError;
 use crate::http::shared::ClientCredentials;
 use crate::http::state::AppState;
@@ -50,11 +49,7 @@ pub async fn sync(
         .map_err(|e| bad_request(format!("perms: each entry needs app_label, codename and repr strings ({e})")))?;
     let synced = perms.len() as u64;
     let declared = validate_declarations(&perms)?;
-    let counts = state
-        .store
-        .sync_permissions(app.id, declared, synced, &Actor::Application(app.client_id.clone()))
-        .await
-        .map_err(crate::domain::Error::from)?;
+    let counts = permission::sync(state.store.as_ref(), &app, declared, synced).await?;
     Ok(Json(PermsSyncResponse {
         success: true,
         synced: counts.synced,

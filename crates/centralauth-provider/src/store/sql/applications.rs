@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{SqlStore, write_audit};
+use super::{SqlStore, write_effects};
+use crate::domain::effects;
 use crate::domain::application::{
     Application, ApplicationId, NewApplication, OidcSettings, PkcePolicy, TokenLifetimes, join_redirect_uris, split_redirect_uris,
 };
-use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::audit::Actor;
 use crate::domain::clock::UnixTime;
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::signing::Algorithm;
@@ -107,7 +108,7 @@ impl ApplicationStore for SqlStore {
             oidc: app.oidc.clone(),
             created_at: now,
         };
-        write_audit(&mut tx, &AuditEntry::new(actor, "application.create", &created.client_id).application(id).after(&created), self.clock.now()).await?;
+        write_effects(&mut tx, &effects::application_created(actor, &created), self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -160,9 +161,7 @@ impl ApplicationStore for SqlStore {
         .bind(app.id.0)
         .execute(&mut *tx)
         .await?;
-        let action =
-            if before.client_secret_digest != app.client_secret_digest { "application.rotate_secret" } else { "application.update" };
-        write_audit(&mut tx, &AuditEntry::new(actor, action, &app.client_id).application(app.id.0).before(&before).after(app), self.clock.now()).await?;
+        write_effects(&mut tx, &effects::application_updated(actor, &before, app), self.clock.now()).await?;
         tx.commit().await?;
         Ok(app.clone())
     }
@@ -188,10 +187,7 @@ impl ApplicationStore for SqlStore {
         let usage = usage(&mut tx, id, self.clock.now()).await?;
         // Everything of the application goes with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM applications WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
-        let entry = AuditEntry::new(actor, "application.delete", &before.client_id)
-            .application(id.0)
-            .before(&serde_json::json!({"application": &before, "removed": usage}));
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        write_effects(&mut tx, &effects::application_deleted(actor, &before, &usage), self.clock.now()).await?;
         tx.commit().await?;
         Ok(usage)
     }

@@ -2,11 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::events::enqueue_event;
-use super::{SqlStore, count_owned, distinct, insert_links, write_audit};
-use crate::domain::oidc::{self, EventKind};
+use super::{SqlStore, count_owned, distinct, insert_links, write_effects};
+use crate::domain::effects;
 use crate::domain::application::ApplicationId;
-use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::audit::Actor;
 use crate::domain::membership::{GroupId, Membership, MembershipFlags, MembershipId, MembershipSpec};
 use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::user::{Role, User, UserId};
@@ -128,11 +127,7 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_groups", "membership_id, group_id", id, &groups).await?;
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let created = membership_of(id, spec, groups, perms);
-        let entry = AuditEntry::new(actor, "membership.create", format!("membership {id}"))
-            .application(spec.application_id.0)
-            .user(spec.user_id.0)
-            .after(&created);
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        write_effects(&mut tx, &effects::membership_created(actor, &created), self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -154,15 +149,7 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_groups", "membership_id, group_id", id, &groups).await?;
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let after = membership_of(id, spec, groups, perms);
-        if let Some(kind) = oidc::membership_change_event(&before, &after) {
-            enqueue_event(&mut tx, spec.application_id, kind, &oidc::subject(spec.user_id.0), None, self.clock.now()).await?;
-        }
-        let entry = AuditEntry::new(actor, "membership.update", format!("membership {id}"))
-            .application(spec.application_id.0)
-            .user(spec.user_id.0)
-            .before(&before)
-            .after(&after);
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        write_effects(&mut tx, &effects::membership_updated(actor, &before, &after), self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -171,14 +158,7 @@ impl MembershipStore for SqlStore {
         let mut tx = self.write().await?;
         let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
         sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
-        if before.flags.is_active {
-            enqueue_event(&mut tx, app, EventKind::Logout, &oidc::subject(user.0), None, self.clock.now()).await?;
-        }
-        let entry = AuditEntry::new(actor, "membership.delete", format!("membership {}", before.id.0))
-            .application(app.0)
-            .user(user.0)
-            .before(&before);
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        write_effects(&mut tx, &effects::membership_deleted(actor, &before), self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -21,7 +21,10 @@ use sqlx::{Pool, QueryBuilder, Transaction};
 
 use super::hot_path::{HotPath, HotPathTx};
 use super::{Db, begin_write, migrator};
+use crate::domain::application::ApplicationId;
 use crate::domain::audit::AuditEntry;
+use crate::domain::effects::{Effects, Recipients};
+use crate::domain::oidc;
 use crate::domain::clock::{SharedClock, UnixTime};
 use crate::domain::ports::StoreResult;
 use crate::store::epoch_cache::{ApplicationCache, ViewCache};
@@ -64,6 +67,30 @@ impl SqlStore {
         let (epoch,): (i64,) = self.hot_path.fetch_optional("SELECT epoch FROM cache_epoch", &[]).await?.ok_or(crate::domain::ports::StoreError::NotFound)?;
         Ok(epoch)
     }
+}
+
+/// Persists what the domain decided a change sets off (`domain::effects`): its back-channel
+/// events, then its audit entry, in the change's transaction.
+async fn write_effects(tx: &mut Transaction<'static, Db>, effects: &Effects, now: UnixTime) -> StoreResult<()> {
+    for event in &effects.events {
+        let subject = oidc::subject(event.user.0);
+        match event.to {
+            Recipients::Application(app) => {
+                events::enqueue_event(tx, app, event.kind, &subject, None, now).await?;
+            }
+            Recipients::ActiveMembershipsOf(user) => {
+                let apps: Vec<(i64,)> = sqlx::query_as("SELECT application_id FROM memberships WHERE user_id = $1 AND is_active = $2")
+                    .bind(user.0)
+                    .bind(true)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                for (app,) in apps {
+                    events::enqueue_event(tx, ApplicationId(app), event.kind, &subject, None, now).await?;
+                }
+            }
+        }
+    }
+    write_audit(tx, &effects.audit, now).await
 }
 
 async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry, at: UnixTime) -> StoreResult<()> {

@@ -3,16 +3,14 @@
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 
-use super::{CHUNK, Db, SqlStore, count_owned, distinct, insert_links, write_audit};
+use super::{CHUNK, Db, SqlStore, count_owned, distinct, insert_links, write_audit, write_effects};
+use crate::domain::effects::{self, MembersChange};
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::membership::{Group, GroupId};
 use crate::domain::permission::{Declared, Permission, PermissionId, PermissionKey, SyncCounts, plan_sync};
 use crate::store::errors::conflict_or_other;
-use super::events::enqueue_event;
 use super::users::UserRow;
-use crate::domain::clock::UnixTime;
-use crate::domain::oidc::{self, EventKind};
 use crate::domain::user::{User, UserId};
 use crate::domain::ports::{GroupStore, PermissionStore, PermissionUsage, StoreError, StoreResult};
 
@@ -214,22 +212,13 @@ impl GroupStore for SqlStore {
         };
         insert_links(&mut tx, "group_permissions", "group_id, permission_id", id.0, &perm_ids).await?;
         let after = Group { id, application_id: app, name: name.to_string(), permissions: perm_ids.into_iter().map(PermissionId).collect() };
-        if before.as_ref().is_some_and(|b| b.permissions != after.permissions) {
-            tell_group_members(&mut tx, app, id, self.clock.now()).await?;
-        }
-        let (members_before, members_after) = match members {
-            Some(members) => {
-                let (was, now) = replace_members(&mut tx, app, id, members, self.clock.now()).await?;
-                (Some(was), Some(now))
-            }
-            None => (None, None),
+        let active = if before.is_some() { active_members(&mut tx, id).await? } else { Vec::new() };
+        let replaced = match members {
+            Some(members) => Some(replace_members(&mut tx, app, id, members).await?),
+            None => None,
         };
-        let action = if before.is_some() { "group.update" } else { "group.create" };
-        let mut entry = AuditEntry::new(actor, action, name).application(app.0).after(&serde_json::json!({"group": &after, "members": members_after}));
-        if let Some(before) = &before {
-            entry = entry.before(&serde_json::json!({"group": before, "members": members_before}));
-        }
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        let change = replaced.as_ref().map(|(was, now)| MembersChange { before: was, after: now });
+        write_effects(&mut tx, &effects::group_saved(actor, before.as_ref(), &after, &active, change), self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -237,9 +226,9 @@ impl GroupStore for SqlStore {
     async fn delete_group(&self, app: ApplicationId, group: GroupId, actor: &Actor) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let before = load_group(&mut tx, app, group).await?;
-        tell_group_members(&mut tx, app, group, self.clock.now()).await?;
+        let active = active_members(&mut tx, group).await?;
         sqlx::query("DELETE FROM permission_groups WHERE id = $1").bind(group.0).execute(&mut *tx).await?;
-        write_audit(&mut tx, &AuditEntry::new(actor, "group.delete", &before.name).application(app.0).before(&before), self.clock.now()).await?;
+        write_effects(&mut tx, &effects::group_deleted(actor, &before, &active), self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -263,9 +252,8 @@ impl GroupStore for SqlStore {
     async fn set_group_members(&self, app: ApplicationId, group: GroupId, members: &[UserId], actor: &Actor) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let found = load_group(&mut tx, app, group).await?;
-        let (before, after) = replace_members(&mut tx, app, group, members, self.clock.now()).await?;
-        let entry = AuditEntry::new(actor, "group.members", &found.name).application(app.0).before(&before).after(&after);
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        let (before, after) = replace_members(&mut tx, app, group, members).await?;
+        write_effects(&mut tx, &effects::group_members_set(actor, &found, MembersChange { before: &before, after: &after }), self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -285,8 +273,8 @@ async fn load_group(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId,
     Ok(Group { id: group, application_id: app, name, permissions: perms.into_iter().map(|(p,)| PermissionId(p)).collect() })
 }
 
-/// Every active member of the group is told that their access changed.
-async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: ApplicationId, group: GroupId, now: UnixTime) -> StoreResult<()> {
+/// The users whose active membership includes the group.
+async fn active_members(tx: &mut sqlx::Transaction<'static, Db>, group: GroupId) -> StoreResult<Vec<UserId>> {
     let users: Vec<(i64,)> = sqlx::query_as(
         "SELECT m.user_id FROM membership_groups mg JOIN memberships m ON m.id = mg.membership_id WHERE mg.group_id = $1 AND m.is_active = $2",
     )
@@ -294,20 +282,16 @@ async fn tell_group_members(tx: &mut sqlx::Transaction<'static, Db>, app: Applic
     .bind(true)
     .fetch_all(&mut **tx)
     .await?;
-    for (user,) in users {
-        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(user), None, now).await?;
-    }
-    Ok(())
+    Ok(users.into_iter().map(|(u,)| UserId(u)).collect())
 }
 
-/// Makes exactly `members` (users with a membership in `app`) the group's members, telling those
-/// who joined or left; returns the user ids before and after.
+/// Makes exactly `members` (users with a membership in `app`) the group's members; returns the
+/// user ids before and after (`domain::effects` decides whom to tell).
 async fn replace_members(
     tx: &mut sqlx::Transaction<'static, Db>,
     app: ApplicationId,
     group: GroupId,
     members: &[UserId],
-    now: UnixTime,
 ) -> StoreResult<(Vec<i64>, Vec<i64>)> {
     let wanted = distinct(members.iter().map(|u| u.0));
     // The memberships of the wanted users in this application; a user without one is refused.
@@ -330,13 +314,11 @@ async fn replace_members(
             .bind(group.0)
             .fetch_all(&mut **tx)
             .await?;
-    for (membership, user) in current.iter().filter(|c| !memberships.contains(c)) {
+    for (membership, _) in current.iter().filter(|c| !memberships.contains(c)) {
         sqlx::query("DELETE FROM membership_groups WHERE membership_id = $1 AND group_id = $2").bind(membership).bind(group.0).execute(&mut **tx).await?;
-        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
     }
-    for (membership, user) in memberships.iter().filter(|m| !current.contains(m)) {
+    for (membership, _) in memberships.iter().filter(|m| !current.contains(m)) {
         sqlx::query("INSERT INTO membership_groups (membership_id, group_id) VALUES ($1, $2)").bind(membership).bind(group.0).execute(&mut **tx).await?;
-        enqueue_event(tx, app, EventKind::AccessChanged, &oidc::subject(*user), None, now).await?;
     }
     let mut before: Vec<i64> = current.into_iter().map(|(_, u)| u).collect();
     before.sort_unstable();

@@ -3,10 +3,9 @@
 use async_trait::async_trait;
 use sqlx::QueryBuilder;
 
-use super::events::enqueue_event;
-use super::{Db, SqlStore, write_audit};
+use super::{Db, SqlStore, write_audit, write_effects};
+use crate::domain::effects;
 use crate::domain::application::ApplicationId;
-use crate::domain::oidc::{self, EventKind};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
 use crate::domain::user::{NewUser, Role, User, UserChanges, UserId, username_key};
@@ -172,7 +171,7 @@ impl UserStore for SqlStore {
             last_login: None,
             password_hash: user.password_hash.clone(),
         };
-        write_audit(&mut tx, &AuditEntry::new(actor, "user.create", &created.username).user(id).after(&created), self.clock.now()).await?;
+        write_effects(&mut tx, &effects::user_created(actor, &created), self.clock.now()).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -250,20 +249,7 @@ impl UserStore for SqlStore {
         .bind(after.last_name.to_lowercase())
         .execute(&mut *tx)
         .await?;
-        if before.is_active && !after.is_active {
-            // Every application the user is a member of ends their sessions now (issue #5).
-            let apps: Vec<(i64,)> =
-                sqlx::query_as("SELECT application_id FROM memberships WHERE user_id = $1 AND is_active = $2").bind(id.0).bind(true).fetch_all(&mut *tx).await?;
-            let subject = oidc::subject(id.0);
-            for (app,) in apps {
-                enqueue_event(&mut tx, ApplicationId(app), EventKind::Logout, &subject, None, self.clock.now()).await?;
-            }
-        }
-        let mut entry = AuditEntry::new(actor, "user.update", &after.username).user(id.0).before(&before).after(&after);
-        if changes.password_hash.is_some() {
-            entry.action = "user.update_password";
-        }
-        write_audit(&mut tx, &entry, self.clock.now()).await?;
+        write_effects(&mut tx, &effects::user_updated(actor, &before, &after, changes), self.clock.now()).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::OAuthErrorCode;
 
-use crate::domain::secret::SecretDigest;
+use crate::domain::grants::revocation;
 use crate::http::error::OAuthError;
 use crate::http::shared::{ClientCredentials, OAuthForm};
 use crate::http::state::AppState;
@@ -24,6 +24,6 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, OAuthForm
         .get("token")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?
         .ok_or_else(|| OAuthError::invalid_request("Missing token parameter."))?;
-    state.store.revoke_token(&SecretDigest::of(token), app.id, state.clock.now()).await.map_err(crate::domain::Error::from)?;
+    revocation::revoke(state.store.as_ref(), &app, token, state.clock.now()).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -1,0 +1,136 @@
+//! Memberships: who may use an application, with which flags, groups and direct permissions.
+//! A full administrator manages every membership; a delegated administrator those of their
+//! applications except their own (no self-escalation).
+//!
+//! What a change sets off is decided by [`crate::domain::oidc::membership_change_event`] and
+//! persisted with the change in one transaction: a membership deactivated or deleted signs the
+//! user out of the application (back-channel logout), any other change of what it grants tells
+//! the application (access-changed event); each change writes one audit entry
+//! (`membership.create`, `membership.update`, `membership.delete`).
+
+use crate::domain::application::Application;
+use crate::domain::authz::Administrator;
+use crate::domain::membership::{GroupId, Membership, MembershipFlags, MembershipSpec};
+use crate::domain::permission::{PermissionId, PermissionKey};
+use crate::domain::ports::{GroupStore, MembershipStore, PermissionStore, StoreError};
+use crate::domain::user::{User, UserId};
+use crate::domain::{Error, Result};
+
+/// Resolves `app_label.codename` names to the application's permissions; unknown ones are an error.
+pub async fn resolve_permissions<S: PermissionStore + ?Sized>(store: &S, app: &Application, dotted: &[String]) -> Result<Vec<PermissionId>> {
+    let keys = dotted.iter().map(|d| PermissionKey::parse_dotted(d)).collect::<Result<Vec<_>>>()?;
+    let found = store.find_permissions(app.id, &keys).await?;
+    if let Some(missing) = keys.iter().find(|k| !found.iter().any(|p| &p.key == *k)) {
+        return Err(Error::invalid("permission", format!("{missing} is not registered by {}", app.client_id)));
+    }
+    Ok(found.into_iter().map(|p| p.id).collect())
+}
+
+/// Resolves group names to the application's groups; unknown ones are an error.
+pub async fn resolve_groups<S: GroupStore + ?Sized>(store: &S, app: &Application, names: &[String]) -> Result<Vec<GroupId>> {
+    let groups = store.list_groups(app.id).await?;
+    names
+        .iter()
+        .map(|n| {
+            groups
+                .iter()
+                .find(|g| g.name == *n)
+                .map(|g| g.id)
+                .ok_or_else(|| Error::invalid("group", format!("{n:?} does not exist in {}", app.client_id)))
+        })
+        .collect()
+}
+
+/// Changes to a membership by names (the CLI); `None` keeps what is there.
+#[derive(Debug, Default)]
+pub struct MembershipChanges {
+    pub is_superuser: Option<bool>,
+    pub is_staff: Option<bool>,
+    pub is_active: Option<bool>,
+    pub groups: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Creates a membership from names; `Conflict` when the user already has one.
+pub async fn add_membership<S: MembershipStore + GroupStore + PermissionStore + ?Sized>(
+    admin: &Administrator,
+    store: &S,
+    app: &Application,
+    user: &User,
+    changes: MembershipChanges,
+) -> Result<Membership> {
+    admin.require_membership_change(app.id, user.id)?;
+    let spec = MembershipSpec {
+        application_id: app.id,
+        user_id: user.id,
+        flags: MembershipFlags {
+            is_superuser: changes.is_superuser.unwrap_or(false),
+            is_staff: changes.is_staff.unwrap_or(false),
+            is_active: changes.is_active.unwrap_or(true),
+        },
+        groups: resolve_groups(store, app, changes.groups.as_deref().unwrap_or_default()).await?,
+        permissions: resolve_permissions(store, app, changes.permissions.as_deref().unwrap_or_default()).await?,
+    };
+    Ok(store.insert_membership(&spec, &admin.actor()).await?)
+}
+
+/// Changes an existing membership from names; what is not named stays.
+pub async fn update_membership<S: MembershipStore + GroupStore + PermissionStore + ?Sized>(
+    admin: &Administrator,
+    store: &S,
+    app: &Application,
+    user: &User,
+    changes: MembershipChanges,
+) -> Result<Membership> {
+    admin.require_membership_change(app.id, user.id)?;
+    let current = store.find_membership(app.id, user.id).await?.ok_or(Error::not_found("membership"))?;
+    let groups = match &changes.groups {
+        Some(names) => resolve_groups(store, app, names).await?,
+        None => current.groups.clone(),
+    };
+    let permissions = match &changes.permissions {
+        Some(names) => resolve_permissions(store, app, names).await?,
+        None => current.permissions.clone(),
+    };
+    let spec = MembershipSpec {
+        application_id: app.id,
+        user_id: user.id,
+        flags: MembershipFlags {
+            is_superuser: changes.is_superuser.unwrap_or(current.flags.is_superuser),
+            is_staff: changes.is_staff.unwrap_or(current.flags.is_staff),
+            is_active: changes.is_active.unwrap_or(current.flags.is_active),
+        },
+        groups,
+        permissions,
+    };
+    Ok(store.update_membership(&spec, &admin.actor()).await?)
+}
+
+/// Creates or replaces a membership from ids (forms and the API); the store refuses a group or
+/// permission of another application (`Invalid` on the field `reference`).
+pub async fn save_membership<S: MembershipStore + ?Sized>(
+    admin: &Administrator,
+    store: &S,
+    app: &Application,
+    user: UserId,
+    flags: MembershipFlags,
+    groups: Vec<GroupId>,
+    permissions: Vec<PermissionId>,
+) -> Result<Membership> {
+    admin.require_membership_change(app.id, user)?;
+    let spec = MembershipSpec { application_id: app.id, user_id: user, flags, groups, permissions };
+    Ok(match store.find_membership(app.id, user).await? {
+        Some(_) => store.update_membership(&spec, &admin.actor()).await?,
+        None => store.insert_membership(&spec, &admin.actor()).await?,
+    })
+}
+
+/// Removes a membership: the user loses access to the application and, when the membership
+/// was active, is signed out of it. `NotFound` when there is none.
+pub async fn delete_membership<S: MembershipStore + ?Sized>(admin: &Administrator, store: &S, app: &Application, user: UserId) -> Result<()> {
+    admin.require_membership_change(app.id, user)?;
+    store.delete_membership(app.id, user, &admin.actor()).await.map_err(|e| match e {
+        StoreError::NotFound => Error::not_found("membership"),
+        other => other.into(),
+    })
+}

@@ -1,0 +1,172 @@
+//! Provider accounts: create, change, set a password. Administrators only; nobody deactivates
+//! or demotes themselves (an installation must not lose its last way in).
+
+use crate::domain::audit::Actor;
+use crate::domain::authz::Administrator;
+use crate::domain::password;
+use crate::domain::clock::UnixTime;
+use crate::domain::login;
+use crate::domain::ports::{LoginThrottleStore, UserStore};
+use crate::domain::secret::Secret;
+use crate::domain::user::{Email, NewUser, Role, User, UserChanges, UserId, Username, parse_name as parse_person_name};
+use crate::domain::{Error, Result};
+
+/// Minimum length of a password set by an administrator or a user (NIST SP 800-63B §5.1.1).
+pub const MIN_PASSWORD_LENGTH: usize = 8;
+
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_LENGTH {
+        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_LENGTH} characters")));
+    }
+    if password.len() > 1024 {
+        return Err(Error::invalid("password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// A password for people to type: 20 characters of base64url (120 bits).
+pub fn generate_password() -> String {
+    Secret::generate().expose()[..20].to_string()
+}
+
+async fn hash_password(password: &str) -> Result<String> {
+    check_password(password)?;
+    password::hash(password.to_string()).await
+}
+
+pub async fn find_user<S: UserStore + ?Sized>(store: &S, username: &str) -> Result<User> {
+    store.find_user_by_username(username).await?.ok_or(Error::not_found("user"))
+}
+
+#[derive(Debug, Default)]
+pub struct UserInput {
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub administrator: bool,
+    pub password: Option<String>,
+}
+
+pub async fn create_user<S: UserStore + ?Sized>(admin: &Administrator, store: &S, input: UserInput) -> Result<User> {
+    admin.require_full()?;
+    insert_user(store, input, &admin.actor()).await
+}
+
+async fn insert_user<S: UserStore + ?Sized>(store: &S, input: UserInput, actor: &Actor) -> Result<User> {
+    let password_hash = match input.password {
+        Some(pw) => Some(hash_password(&pw).await?),
+        None => None,
+    };
+    let user = NewUser {
+        username: Username::parse(&input.username)?,
+        email: Email::parse(&input.email)?,
+        first_name: parse_person_name("first_name", &input.first_name)?,
+        last_name: parse_person_name("last_name", &input.last_name)?,
+        role: if input.administrator { Role::Administrator } else { Role::User },
+        password_hash,
+    };
+    Ok(store.insert_user(&user, actor).await?)
+}
+
+/// On a database without an active administrator, creates one named `admin` (or `admin2`, …
+/// when that name is taken) with a generated password, returned to be shown once. The server
+/// does this on its first start, audited as `system`.
+pub async fn ensure_administrator<S: UserStore + ?Sized>(store: &S) -> Result<Option<(User, String)>> {
+    if store.count_administrators().await? > 0 {
+        return Ok(None);
+    }
+    for attempt in 1..=100 {
+        let username = if attempt == 1 { "admin".to_string() } else { format!("admin{attempt}") };
+        let password = generate_password();
+        let input = UserInput { username, administrator: true, password: Some(password.clone()), ..Default::default() };
+        match insert_user(store, input, &Actor::System).await {
+            Ok(user) => return Ok(Some((user, password))),
+            Err(Error::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Conflict { what: "administrator name".into() })
+}
+
+/// A user's editable fields as a form, the API or the CLI sends them; `None` keeps what is there.
+#[derive(Debug, Default, Clone)]
+pub struct UserUpdate {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub is_active: Option<bool>,
+    pub administrator: Option<bool>,
+    /// A new password, set in the same change (the CLI's `--password-stdin`).
+    pub password: Option<String>,
+}
+
+/// Changes a user's details, state or role in one audited write. Deactivating a user or taking
+/// their administrator role away signs them out of every application (the store's write of the
+/// change queues the back-channel logouts).
+pub async fn update_user<S: UserStore + ?Sized>(admin: &Administrator, store: &S, user: UserId, update: UserUpdate) -> Result<User> {
+    admin.require_full()?;
+    // An administrator who locks themselves out may leave the installation without one.
+    if admin.is(user) {
+        let mut fields = Vec::new();
+        if update.is_active == Some(false) {
+            fields.push("is_active");
+        }
+        if update.administrator == Some(false) {
+            fields.push("administrator");
+        }
+        if !fields.is_empty() {
+            return Err(Error::SelfLockout { fields });
+        }
+    }
+    let changes = UserChanges {
+        email: update.email.as_deref().map(Email::parse).transpose()?,
+        first_name: update.first_name.as_deref().map(|n| parse_person_name("first_name", n)).transpose()?,
+        last_name: update.last_name.as_deref().map(|n| parse_person_name("last_name", n)).transpose()?,
+        is_active: update.is_active,
+        role: update.administrator.map(|a| if a { Role::Administrator } else { Role::User }),
+        password_hash: match &update.password {
+            Some(pw) => Some(hash_password(pw).await?),
+            None => None,
+        },
+    };
+    Ok(store.update_user(user, &changes, &admin.actor()).await?)
+}
+
+/// Sets a new password for a user (an administrator's act).
+pub async fn set_password<S: UserStore + ?Sized>(admin: &Administrator, store: &S, user: UserId, password: &str) -> Result<User> {
+    admin.require_full()?;
+    write_password(store, user, password, &admin.actor()).await
+}
+
+async fn write_password<S: UserStore + ?Sized>(store: &S, user: UserId, password: &str, actor: &Actor) -> Result<User> {
+    let changes = UserChanges { password_hash: Some(hash_password(password).await?), ..Default::default() };
+    Ok(store.update_user(user, &changes, actor).await?)
+}
+
+/// A user changes their own password, proving the current one first. A wrong current password
+/// counts against the account's sign-in budget (`RateLimited` once it is spent): a session left
+/// open must not become a way to guess the password.
+pub async fn change_own_password<S: UserStore + LoginThrottleStore + ?Sized>(
+    store: &S,
+    id: UserId,
+    current: &str,
+    new: &str,
+    now: UnixTime,
+) -> Result<User> {
+    let user = store.find_user_by_id(id).await?.ok_or(Error::not_found("user"))?;
+    let key = login::account_key(&user.username);
+    if store.count_login_failures(&key, now - login::WINDOW_SECONDS).await? >= login::MAX_FAILURES_PER_ACCOUNT {
+        return Err(Error::RateLimited);
+    }
+    let wrong = || Error::invalid("current_password", "is not correct");
+    let Some(stored) = user.password_hash.clone() else {
+        store.record_login_failure(&[key], now).await?;
+        return Err(wrong());
+    };
+    if password::verify(current.to_string(), stored).await? == password::Verification::Mismatch {
+        store.record_login_failure(&[key], now).await?;
+        return Err(wrong());
+    }
+    write_password(store, id, new, &Actor::User(user.username.clone())).await
+}

@@ -1,0 +1,216 @@
+//! What a change sets off, decided here and persisted by the store in the transaction of the
+//! change: its audit entry (with the action name) and the back-channel events it queues
+//! (logout, access changed). The store's write methods call these decisions and hand the
+//! result to one helper (`sql::write_effects`); SQL decides nothing.
+
+use super::application::{Application, ApplicationId};
+use super::ports::ApplicationUsage;
+use super::audit::{Actor, AuditEntry};
+use super::membership::{Group, Membership};
+use super::oidc::EventKind;
+use super::user::{User, UserChanges, UserId};
+
+/// Which applications a back-channel event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipients {
+    /// One application.
+    Application(ApplicationId),
+    /// Every application where the user holds an active membership.
+    ActiveMembershipsOf(UserId),
+}
+
+/// A back-channel event about a user, queued with the change (the outbox, DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub user: UserId,
+    pub to: Recipients,
+}
+
+/// The side effects of one change.
+#[derive(Debug, Clone)]
+pub struct Effects {
+    pub audit: AuditEntry,
+    pub events: Vec<Event>,
+}
+
+impl Effects {
+    fn audit(audit: AuditEntry) -> Self {
+        Self { audit, events: Vec::new() }
+    }
+
+    fn event(mut self, kind: EventKind, user: UserId, to: Recipients) -> Self {
+        self.events.push(Event { kind, user, to });
+        self
+    }
+}
+
+fn membership_entry(actor: &Actor, action: &'static str, m: &Membership) -> AuditEntry {
+    AuditEntry::new(actor, action, format!("membership {}", m.id.0)).application(m.application_id.0).user(m.user_id.0)
+}
+
+/// A membership created: audited; the application learns of it at the user's next sign-in.
+pub fn membership_created(actor: &Actor, created: &Membership) -> Effects {
+    Effects::audit(membership_entry(actor, "membership.create", created).after(created))
+}
+
+/// A membership changed. Deactivated: the user is signed out of the application (back-channel
+/// logout). Any other change of flags, groups or permissions: the application is told to
+/// re-sync the user (access changed). Nothing changed: only the audit entry.
+pub fn membership_updated(actor: &Actor, before: &Membership, after: &Membership) -> Effects {
+    let effects = Effects::audit(membership_entry(actor, "membership.update", after).before(before).after(after));
+    match super::oidc::membership_change_event(before, after) {
+        Some(kind) => effects.event(kind, after.user_id, Recipients::Application(after.application_id)),
+        None => effects,
+    }
+}
+
+/// A membership deleted: when it was active, the user is signed out of the application.
+pub fn membership_deleted(actor: &Actor, before: &Membership) -> Effects {
+    let effects = Effects::audit(membership_entry(actor, "membership.delete", before).before(before));
+    if before.flags.is_active {
+        effects.event(EventKind::Logout, before.user_id, Recipients::Application(before.application_id))
+    } else {
+        effects
+    }
+}
+
+/// A user created: audited.
+pub fn user_created(actor: &Actor, created: &User) -> Effects {
+    Effects::audit(AuditEntry::new(actor, "user.create", &created.username).user(created.id.0).after(created))
+}
+
+/// A user changed (`user.update`, or `user.update_password` when the change sets a password).
+/// Deactivated: every application where they are an active member signs them out (issue #5).
+pub fn user_updated(actor: &Actor, before: &User, after: &User, changes: &UserChanges) -> Effects {
+    let action = if changes.password_hash.is_some() { "user.update_password" } else { "user.update" };
+    let effects = Effects::audit(AuditEntry::new(actor, action, &after.username).user(after.id.0).before(before).after(after));
+    if before.is_active && !after.is_active {
+        effects.event(EventKind::Logout, after.id, Recipients::ActiveMembershipsOf(after.id))
+    } else {
+        effects
+    }
+}
+
+/// An application registered (`application.create`).
+pub fn application_created(actor: &Actor, created: &Application) -> Effects {
+    Effects::audit(AuditEntry::new(actor, "application.create", &created.client_id).application(created.id.0).after(created))
+}
+
+/// An application's settings changed: `application.rotate_secret` when its secret changed with
+/// them, `application.update` otherwise.
+pub fn application_updated(actor: &Actor, before: &Application, after: &Application) -> Effects {
+    let action = if before.client_secret_digest != after.client_secret_digest { "application.rotate_secret" } else { "application.update" };
+    Effects::audit(AuditEntry::new(actor, action, &after.client_id).application(after.id.0).before(before).after(after))
+}
+
+/// An application deleted with everything of it (`application.delete`, with what went).
+pub fn application_deleted(actor: &Actor, before: &Application, removed: &ApplicationUsage) -> Effects {
+    let entry = AuditEntry::new(actor, "application.delete", &before.client_id)
+        .application(before.id.0)
+        .before(&serde_json::json!({"application": before, "removed": removed}));
+    Effects::audit(entry)
+}
+
+/// Who was in a group before and after its members were set (user ids, ascending).
+#[derive(Debug, Clone, Copy)]
+pub struct MembersChange<'a> {
+    pub before: &'a [i64],
+    pub after: &'a [i64],
+}
+
+impl MembersChange<'_> {
+    /// The users who joined or left: their effective permissions changed.
+    fn moved(&self) -> impl Iterator<Item = UserId> + '_ {
+        let left = self.before.iter().filter(|u| !self.after.contains(u));
+        let joined = self.after.iter().filter(|u| !self.before.contains(u));
+        left.chain(joined).map(|u| UserId(*u))
+    }
+}
+
+fn access_changed(mut effects: Effects, app: ApplicationId, users: impl IntoIterator<Item = UserId>) -> Effects {
+    for user in users {
+        effects = effects.event(EventKind::AccessChanged, user, Recipients::Application(app));
+    }
+    effects
+}
+
+/// A group created or changed (`group.create`, `group.update`), with its members when they were
+/// set in the same change. When its permissions changed, its active members (before the change
+/// of members) are told their access changed; so are the users who joined or left.
+pub fn group_saved(actor: &Actor, before: Option<&Group>, after: &Group, active_members: &[UserId], members: Option<MembersChange<'_>>) -> Effects {
+    let action = if before.is_some() { "group.update" } else { "group.create" };
+    let mut entry = AuditEntry::new(actor, action, &after.name)
+        .application(after.application_id.0)
+        .after(&serde_json::json!({"group": after, "members": members.map(|m| m.after)}));
+    if let Some(before) = before {
+        entry = entry.before(&serde_json::json!({"group": before, "members": members.map(|m| m.before)}));
+    }
+    let mut effects = Effects::audit(entry);
+    if before.is_some_and(|b| b.permissions != after.permissions) {
+        effects = access_changed(effects, after.application_id, active_members.iter().copied());
+    }
+    match members {
+        Some(m) => access_changed(effects, after.application_id, m.moved()),
+        None => effects,
+    }
+}
+
+/// A group's members set (`group.members`): those who joined or left are told.
+pub fn group_members_set(actor: &Actor, group: &Group, members: MembersChange<'_>) -> Effects {
+    let entry = AuditEntry::new(actor, "group.members", &group.name).application(group.application_id.0).before(&members.before).after(&members.after);
+    access_changed(Effects::audit(entry), group.application_id, members.moved())
+}
+
+/// A group deleted (`group.delete`): its active members lose what it gave and are told.
+pub fn group_deleted(actor: &Actor, before: &Group, active_members: &[UserId]) -> Effects {
+    let entry = AuditEntry::new(actor, "group.delete", &before.name).application(before.application_id.0).before(before);
+    access_changed(Effects::audit(entry), before.application_id, active_members.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::membership::{MembershipFlags, MembershipId};
+
+    fn membership(active: bool) -> Membership {
+        Membership {
+            id: MembershipId(3),
+            application_id: ApplicationId(1),
+            user_id: UserId(2),
+            flags: MembershipFlags { is_active: active, ..Default::default() },
+            groups: vec![],
+            permissions: vec![],
+        }
+    }
+
+    #[test]
+    fn a_deactivated_membership_signs_the_user_out_of_its_application() {
+        let effects = membership_updated(&Actor::System, &membership(true), &membership(false));
+        assert_eq!(effects.audit.action, "membership.update");
+        assert_eq!(effects.events, [Event { kind: EventKind::Logout, user: UserId(2), to: Recipients::Application(ApplicationId(1)) }]);
+        let reactivated = membership_updated(&Actor::System, &membership(false), &membership(true));
+        assert_eq!(reactivated.events[0].kind, EventKind::AccessChanged);
+        assert!(membership_updated(&Actor::System, &membership(true), &membership(true)).events.is_empty());
+        assert!(membership_deleted(&Actor::System, &membership(false)).events.is_empty());
+    }
+
+    #[test]
+    fn a_group_tells_its_active_members_when_its_permissions_change_and_those_who_join_or_leave() {
+        use crate::domain::membership::GroupId;
+        use crate::domain::permission::PermissionId;
+        let group = |perms: &[i64]| Group {
+            id: GroupId(4),
+            application_id: ApplicationId(1),
+            name: "staff".into(),
+            permissions: perms.iter().copied().map(PermissionId).collect(),
+        };
+        let told = |e: &Effects| e.events.iter().map(|e| e.user.0).collect::<Vec<_>>();
+        let renamed = group_saved(&Actor::System, Some(&group(&[1])), &group(&[1]), &[UserId(7)], None);
+        assert_eq!((renamed.audit.action, told(&renamed)), ("group.update", vec![]));
+        let widened = group_saved(&Actor::System, Some(&group(&[1])), &group(&[1, 2]), &[UserId(7)], None);
+        assert_eq!(told(&widened), [7]);
+        let moved = group_members_set(&Actor::System, &group(&[1]), MembersChange { before: &[7, 8], after: &[8, 9] });
+        assert_eq!((moved.audit.action, told(&moved)), ("group.members", vec![7, 9]));
+    }
+}
