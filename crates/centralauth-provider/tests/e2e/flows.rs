@@ -232,6 +232,8 @@ async fn introspection_describes_own_tokens_and_hides_others() {
     };
     let (status, body) = introspect("client1", access.clone()).await;
     assert_eq!(status, StatusCode::OK);
+    let answer = http().post(p.provider("/o/introspect/")).basic_auth("client1", Some(SECRET)).form(&[("token", &access)]).send().await.unwrap();
+    assert_eq!(answer.headers()["cache-control"], "no-store", "an answer about a token is not to be cached");
     assert_eq!(
         (body["active"].clone(), body["client_id"].clone(), body["username"].clone()),
         (json!(true), json!("client1"), json!("alice"))
@@ -315,6 +317,7 @@ async fn introspection_also_answers_get_with_a_query_token() {
     let response =
         http().get(p.provider("/o/introspect/")).query(&[("token", &access)]).basic_auth("client1", Some(SECRET)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.json::<serde_json::Value>().await.unwrap()["active"], true);
 }
 
@@ -384,4 +387,14 @@ async fn rfc8414_metadata_lists_exactly_what_the_server_supports_and_its_endpoin
     assert_eq!(token.status(), StatusCode::BAD_REQUEST);
     let authorize = http().get(meta["authorization_endpoint"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(authorize.status(), StatusCode::BAD_REQUEST, "the authorization endpoint answers (no client given)");
+}
+
+#[tokio::test]
+async fn the_user_endpoint_answer_is_not_cached() {
+    let p = TestProvider::with_scene(&[]).await;
+    let (access, _) = p.tokens_for_alice().await;
+    let response = http().get(p.provider("/user/")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // It names the user's permissions: no shared cache or browser history may keep it.
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }

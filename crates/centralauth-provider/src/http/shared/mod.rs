@@ -15,3 +15,10 @@ pub use client_auth::ClientCredentials;
 pub use csrf::{CSRF_COOKIE, csrf_ok, csrf_token};
 pub use params::{OAuthForm, PageForm, ParamError, Params};
 pub use session::{MaybeSession, SESSION_COOKIE};
+
+/// `Cache-Control: no-store` on every answer of a route: for answers that describe a token or
+/// a person's access (RFC 6749 §5.1 asks it of the token endpoint, and the same reasoning holds
+/// for introspection and `/user/`), which no shared cache or browser history should keep.
+pub fn no_store() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"))
+}
