@@ -334,3 +334,21 @@ async fn rp_initiated_logout_refuses_a_forged_hint_and_an_unregistered_return_ad
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("You are signed out."));
 }
+
+#[tokio::test]
+async fn every_authorization_response_names_the_issuer_rfc_9207() {
+    let p = TestProvider::with_scene(&[]).await;
+    let config = discovery(&p).await;
+    assert_eq!(config["authorization_response_iss_parameter_supported"], true);
+    let issuer = config["issuer"].as_str().unwrap();
+    let browser = Browser::new();
+    let granted = p.authorize_as(&browser, "alice", ALICE_PASSWORD, &[]).await;
+    let callback = location(&granted);
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+    assert_eq!(query_param(&callback, "iss").as_deref(), Some(issuer), "{callback}");
+    // An error sent back to the client names it too (RFC 9207 §2).
+    let refused = browser.get(&p.authorize_url(&[("response_type", "bogus")])).await;
+    let callback = location(&refused);
+    assert_eq!(query_param(&callback, "error").as_deref(), Some("unsupported_response_type"), "{callback}");
+    assert_eq!(query_param(&callback, "iss").as_deref(), Some(issuer), "{callback}");
+}

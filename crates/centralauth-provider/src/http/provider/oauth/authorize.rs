@@ -20,10 +20,13 @@ use crate::http::shared::{MaybeSession, PageForm, Params};
 use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 
-/// Where an error about a known client and a valid redirect URI is sent.
+/// Where the answer to a known client with a valid redirect URI is sent: the code or the
+/// error, the client's `state`, and our issuer (RFC 9207), so that a client talking to several
+/// authorization servers can tell which one answered (mix-up attacks, RFC 9700 §4.4).
 struct ClientRedirect {
     uri: String,
     state: Option<String>,
+    issuer: String,
 }
 
 impl ClientRedirect {
@@ -39,6 +42,7 @@ impl ClientRedirect {
             if let Some(state) = &self.state {
                 query.append_pair("state", state);
             }
+            query.append_pair("iss", &self.issuer);
         }
         Redirect::to(url.as_str()).into_response_found()
     }
@@ -138,7 +142,8 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
     let Some(redirect_uri) = redirect_uri::resolve(&app.redirect_uris, requested_uri, app.redirect_uri_match) else {
         return fatal(t.bad_redirect_uri);
     };
-    let client = ClientRedirect { uri: redirect_uri.clone(), state: params.get("state").ok().flatten().map(str::to_string) };
+    let client =
+        ClientRedirect { uri: redirect_uri.clone(), state: params.get("state").ok().flatten().map(str::to_string), issuer: state.issuer() };
 
     // From here on the client is known and the redirect URI trusted: errors go back to it.
     let single = |name: &str| params.get(name).map_err(|e| client.error(OAuthErrorCode::InvalidRequest, Some(&e.to_string())));

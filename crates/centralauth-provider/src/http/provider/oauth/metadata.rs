@@ -40,6 +40,8 @@ pub struct ServerMetadata {
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
     pub frontchannel_logout_supported: bool,
+    /// RFC 9207: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 const CLIENT_AUTH: &[&str] = &["client_secret_basic", "client_secret_post"];
@@ -100,5 +102,6 @@ pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
         frontchannel_logout_supported: false,
+        authorization_response_iss_parameter_supported: true,
     })
 }
