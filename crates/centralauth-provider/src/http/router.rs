@@ -21,6 +21,10 @@ const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let prefix = state.settings.prefix.clone();
+    // Served over https (the public URL says so, since TLS usually ends at a proxy in front):
+    // browsers are told to use nothing else for a year (RFC 6797). Not includeSubDomains: the
+    // provider's host says nothing about its siblings.
+    let hsts = state.settings.secure_cookies.then_some((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
     let security_headers = [
         (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -38,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .read("/healthz", get(|| async { "ok" }))
         .read("/readyz", get(ready));
     let mut router = routes.into_router().fallback(not_found).layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT)).with_state(state);
-    for (name, value) in security_headers {
+    for (name, value) in security_headers.into_iter().chain(hsts) {
         router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
     }
     router.layer(

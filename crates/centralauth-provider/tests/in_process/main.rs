@@ -2,7 +2,7 @@
 //! process, with a test clock that moves only when the test says so. Every rule about time is
 //! tested here, by moving the clock instead of waiting for it: code and token expiry, rotation
 //! grace, session lifetime, key retirement, purge, the sign-in limit's window. Each test has its
-//! own database. Settings that need the app but not the binary (the client address behind proxies)
+//! own database. Settings that need the app but not the binary (client address behind proxies, https)
 //! are tested here too. Run on PostgreSQL with `CENTRALAUTH_TEST_BACKEND=postgres`. What only the
 //! binary shows (its output, first start, signals, memory) stays in `tests/e2e`.
 
@@ -14,4 +14,4 @@ mod time;
 mod demo;
 
 mod client_demo;
-mod client_address;
+mod settings;

@@ -1,4 +1,5 @@
-//! The client address behind reverse proxies, as the per-address sign-in limit sees it.
+//! Settings of the HTTP surface: the client address behind reverse proxies, as the per-address
+//! sign-in limit sees it, and what an https public URL turns on.
 
 use reqwest::StatusCode;
 
@@ -42,4 +43,16 @@ async fn without_a_trusted_proxy_the_header_is_not_believed() {
         assert_eq!(fail_from(&p, &browser, &forged, &format!("nobody{i}")).await, StatusCode::OK, "failure {i}");
     }
     assert_eq!(fail_from(&p, &browser, "198.51.100.200", "nobody").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn an_https_public_url_tells_browsers_to_use_https_only() {
+    let plain = TestProvider::in_process(&[]).await;
+    let page = Browser::new().get(&plain.url("/account/login/")).await;
+    assert!(page.headers().get("strict-transport-security").is_none(), "not on a plain-http installation");
+    let secure = TestProvider::in_process(&["--public-url", "https://id.example.test"]).await;
+    for path in ["/account/login/", "/healthz", "/nope"] {
+        let response = Browser::new().get(&secure.url(path)).await;
+        assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000", "{path}");
+    }
 }
