@@ -32,6 +32,7 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
         // Every connection to an in-memory database would open a database of its own.
         return Err(StoreError::Other("an in-memory SQLite database cannot be shared by the provider's connections: use sqlite://FILE".into()));
     }
+    create_private(options.get_filename())?;
     let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
     // SQLite has one writer at a time: a second connection that wants to write waits in the
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
@@ -41,10 +42,57 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
     Ok(SqlStore::new(pool, writer, hot_path, clock))
 }
 
+/// Creates a new database file readable by its owner only (0600), before SQLite creates it with
+/// the process's umask (usually world-readable): it holds password hashes, digests and sealed
+/// keys. SQLite gives the `-wal` and `-shm` files the database file's mode. An existing file is
+/// left as the operator set it.
+fn create_private(path: &std::path::Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Other(format!("creating {}: {e}", path.display()).into())),
+    }
+}
+
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
 fn migrator() -> &'static sqlx::migrate::Migrator {
     &MIGRATOR
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use crate::domain::ports::MaintenanceStore;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn a_new_database_and_its_wal_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("centralauth.db");
+        let store = super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system()).await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&dir.path().join("centralauth.db-wal")), 0o600);
+    }
+
+    #[tokio::test]
+    async fn an_existing_database_keeps_the_mode_its_operator_gave_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shared.db");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system()).await.unwrap();
+        assert_eq!(mode(&file), 0o640);
+    }
 }
