@@ -84,7 +84,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // The one place the CLI takes the time from: every command runs on the system's clock.
     let clock = clock::system();
     match cli.command {
-        Command::Serve(ref config) => serve::serve(&cli.database_url, config.clone(), cli.master_key()?, clock).await,
+        Command::Serve(ref config) => {
+            let password_file = serve::initial_password_file(&cli.database_url, &cli.master_key_file);
+            serve::serve(&cli.database_url, config.clone(), cli.master_key()?, clock, &password_file).await
+        }
         Command::Keys(ref cmd) => keys::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cli.master_key()?, cmd, clock.now()).await,
         Command::Check(config) => serve::check(&cli.database_url, config, clock).await,
         Command::Migrate => {

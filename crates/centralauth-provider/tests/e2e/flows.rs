@@ -278,7 +278,12 @@ async fn deleting_a_permission_removes_its_grants() {
 #[tokio::test]
 async fn the_first_start_creates_an_administrator_who_can_sign_in() {
     let p = TestProvider::start().await;
-    let password = p.admin_password.clone().expect("one-time password printed on first start");
+    let password = p.admin_password.clone().expect("one-time password written on first start");
+    // In a file beside the database (SQLite) or the master key (PostgreSQL), not in the output.
+    let file = p.db.dir.path().join("centralauth-initial-admin-password");
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions()) & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), password);
     let browser = Browser::new();
     let page = browser.get(&p.url("/account/login/")).await.text().await.unwrap();
     let csrf = hidden_input(&page, "csrf_token");

@@ -28,7 +28,9 @@ pub const ALICE_PASSWORD: &str = "alice-password-1";
 /// A database that exists for one test and is removed afterwards.
 pub struct TestDatabase {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    /// The test's own folder: the SQLite file, and the files `serve` writes beside the
+    /// database or the master key (the first administrator's password).
+    pub dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
 
@@ -48,11 +50,11 @@ impl TestDatabase {
             sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await.expect("create test database");
             let mut url = url::Url::parse(&admin_url).unwrap();
             url.set_path(&name);
-            Arc::new(Self { url: url.to_string(), _dir: None, postgres: Some((admin_url, name)) })
+            Arc::new(Self { url: url.to_string(), dir: tempfile::tempdir().unwrap(), postgres: Some((admin_url, name)) })
         } else {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}/centralauth.db", dir.path().display());
-            Arc::new(Self { url, _dir: Some(dir), postgres: None })
+            Arc::new(Self { url, dir, postgres: None })
         }
     }
 }
@@ -130,6 +132,7 @@ impl TestProvider {
             .args(args)
             .env("CENTRALAUTH_LOG", "warn")
             .env("CENTRALAUTH_MASTER_KEY", MASTER_KEY)
+            .env("CENTRALAUTH_MASTER_KEY_FILE", db.dir.path().join("centralauth.key"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -139,8 +142,10 @@ impl TestProvider {
         let mut admin_password = None;
         let base = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(pw) = line.split("one-time password: ").nth(1) {
-                    admin_password = Some(pw.trim().to_string());
+                // "… its one-time password is in PATH (readable by this user only)"
+                if let Some(rest) = line.split("one-time password is in ").nth(1) {
+                    let file = rest.split(" (").next().unwrap();
+                    admin_password = Some(std::fs::read_to_string(file).expect("the password file").trim().to_string());
                 }
                 if let Some(addr) = line.strip_prefix("listening on ") {
                     return addr.trim().to_string();
