@@ -81,7 +81,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     file.write_all(text.as_bytes())?;
-    file.sync_all()
+    std::fs::File::sync_all(&file)
 }
 
 #[cfg(test)]
