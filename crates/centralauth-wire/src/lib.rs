@@ -46,6 +46,9 @@ pub enum OAuthErrorCode {
     UnsupportedResponseType,
     /// The server met an unexpected condition.
     ServerError,
+    /// The server is overloaded or in maintenance for now (RFC 6749 §4.1.2.1; answered with 503
+    /// and `Retry-After`).
+    TemporarilyUnavailable,
     /// The access token is missing, expired or revoked (RFC 6750).
     InvalidToken,
 }
@@ -63,6 +66,7 @@ impl OAuthErrorCode {
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidToken => "invalid_token",
         }
     }

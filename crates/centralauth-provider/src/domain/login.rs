@@ -1,5 +1,6 @@
-//! Signing in at the provider: password check with a rate limit per account and per client
-//! address, the same answer for an unknown user and a wrong password (DESIGN §6).
+//! Signing in at the provider: a password check admitted by the throttle (per account and per
+//! client address, reserved before the check: `domain::throttle`), and the same answer for an
+//! unknown user and a wrong password (DESIGN §6).
 
 use std::net::IpAddr;
 
@@ -7,14 +8,10 @@ use super::clock::UnixTime;
 use super::password::{self, Verification};
 use super::secret::Secret;
 use super::session::LIFETIME_SECONDS;
-use super::user::{User, username_key};
+use super::throttle::{self, Reservation};
+use super::user::User;
 use super::{Error, Result};
 use crate::domain::ports::{LoginThrottleStore, SessionStore, UserStore};
-
-/// Failed attempts allowed per window before sign-in is refused for a while.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 10;
-pub const MAX_FAILURES_PER_ADDRESS: i64 = 100;
-pub const WINDOW_SECONDS: i64 = 15 * 60;
 
 /// A started session: the plain id goes into the cookie, only its digest into the database.
 #[derive(Debug)]
@@ -24,50 +21,46 @@ pub struct StartedSession {
     pub expires_at: UnixTime,
 }
 
-/// The throttle key of an account: sign-ins and password changes share its budget.
-pub fn account_key(identifier: &str) -> String {
-    format!("account:{}", username_key(identifier))
-}
-
-fn address_key(address: IpAddr) -> String {
-    // An IPv6 client controls its whole /64, so it is counted as one address.
-    match address {
-        IpAddr::V4(v4) => format!("ip:{v4}"),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
-
 pub async fn sign_in<S: UserStore + SessionStore + LoginThrottleStore + ?Sized>(
     store: &S, identifier: &str, password: &str, address: IpAddr, now: UnixTime) -> Result<StartedSession> {
-    let keys = [account_key(identifier), address_key(address)];
-    let since = now - WINDOW_SECONDS;
-    if store.count_login_failures(&keys[0], since).await? >= MAX_FAILURES_PER_ACCOUNT
-        || store.count_login_failures(&keys[1], since).await? >= MAX_FAILURES_PER_ADDRESS
-    {
-        return Err(Error::RateLimited);
-    }
+    // Resolved first, so that an account's name and its e-mail address share one budget.
     let user = store.find_user_for_login(identifier).await?;
-    let verified = match user.as_ref().and_then(|u| u.password_hash.clone().map(|h| (u, h))) {
-        Some((u, hash)) if u.is_active => password::verify(password.to_string(), hash).await?,
-        _ => {
-            password::verify_dummy(password.to_string()).await?;
-            Verification::Mismatch
+    let account_key = match &user {
+        Some(u) => throttle::account_key(u.id),
+        None => throttle::unknown_account_key(identifier),
+    };
+    let (account, address_reservation) = reserve_both(store, account_key, address, now).await.inspect_err(|e| {
+        if let Error::RateLimited { retry_after } = e {
+            tracing::warn!(target: "centralauth::security", event = "sign_in_throttled", user = user.as_ref().map(|u| u.id.0), %address, retry_after, "sign-in refused: too many failed attempts");
+        }
+    })?;
+    let checked = match user.as_ref().and_then(|u| u.password_hash.clone().map(|h| (u, h))) {
+        Some((u, hash)) if u.is_active => password::verify(password.to_string(), hash).await,
+        _ => password::verify_dummy(password.to_string()).await.map(|()| Verification::Mismatch),
+    };
+    let verified = match checked {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not checked (the server was too busy): no attempt was spent.
+            account.cancel(store).await?;
+            address_reservation.cancel(store).await?;
+            return Err(e);
         }
     };
     let rehash = match verified {
         Verification::Mismatch => {
-            store.record_login_failure(&keys, now).await?;
+            // The reservations stay counted as failures. The log names the account (if any),
+            // never what was typed as the password.
+            tracing::warn!(target: "centralauth::security", event = "sign_in_failed", user = user.as_ref().map(|u| u.id.0), %address, "sign-in failed");
             return Err(Error::AccessDenied);
         }
         Verification::Match => None,
         Verification::MatchNeedsRehash(hash) => Some(hash),
     };
     let user = user.ok_or(Error::AccessDenied)?;
+    account.succeeded(store, true).await?;
+    address_reservation.succeeded(store, false).await?;
     store.record_login(user.id, now, rehash.as_deref()).await?;
-    store.clear_login_failures(&keys[0]).await?;
     let id = Secret::generate();
     let expires_at = now + LIFETIME_SECONDS;
     // The public id of the session (OpenID Connect `sid`) is unrelated to the secret cookie value.
@@ -76,20 +69,15 @@ pub async fn sign_in<S: UserStore + SessionStore + LoginThrottleStore + ?Sized>(
     Ok(StartedSession { id, user, expires_at })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_are_counted_per_64_prefix() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        assert_eq!(address_key(a), address_key(b));
-        assert_eq!(address_key("10.0.0.1".parse().unwrap()), "ip:10.0.0.1");
-    }
-
-    #[test]
-    fn account_keys_ignore_case() {
-        assert_eq!(account_key("Alice"), account_key("alice"));
+/// Reserves an attempt on the account and on the address, or neither.
+async fn reserve_both<S: LoginThrottleStore + ?Sized>(store: &S, account_key: String, address: IpAddr, now: UnixTime) -> Result<(Reservation, Reservation)> {
+    let account = throttle::reserve(store, account_key, &throttle::ACCOUNT, now).await?;
+    match throttle::reserve(store, throttle::address_key(address), &throttle::ADDRESS, now).await {
+        Ok(address) => Ok((account, address)),
+        Err(e) => {
+            account.cancel(store).await?;
+            Err(e)
+        }
     }
 }
+

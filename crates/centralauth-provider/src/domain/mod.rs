@@ -24,6 +24,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod signing;
+pub mod throttle;
 pub mod user;
 
 use ports::StoreError;
@@ -43,8 +44,13 @@ pub enum Error {
     InvalidScope,
     #[error("invalid client")]
     InvalidClient,
+    /// Too many failed attempts: the next one is admitted in `retry_after` seconds.
     #[error("too many failed attempts")]
-    RateLimited,
+    RateLimited { retry_after: i64 },
+    /// The server is too busy for this request now (a queue did not clear in time); try again
+    /// in `retry_after` seconds.
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after: i64 },
     #[error("access denied")]
     AccessDenied,
     #[error("forbidden")]

@@ -2,7 +2,8 @@
 //! (`pbkdf2_sha256$…`, `pbkdf2_sha1$…`, `argon2$argon2id$…`, `bcrypt_sha256$…`, `bcrypt$…`), so
 //! users migrated from a Django provider keep their passwords, and are upgraded to argon2id on
 //! their next login (DESIGN §6).
-//! Hashing is CPU-bound on purpose, so the async functions run it on the blocking pool.
+//! Hashing is CPU-bound and memory-hard on purpose, so the async functions run it on the
+//! blocking pool, and only as many at a time as there are cores (`run_bounded`).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -35,8 +36,38 @@ pub fn hash_blocking(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(InternalError::PasswordHash(e.to_string())))
 }
 
+/// How long a password check waits for its turn before the server says it is busy: a burst of
+/// sign-ins queues, and only a flood that would not clear in this time is turned away.
+pub const QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Checks at a time: one per core. More would not finish sooner, and each holds argon2's
+/// 19 MiB (more for an imported Django hash) — unbounded, 100 simultaneous sign-ins took the
+/// provider from 17 MiB to 917 MiB, from the open sign-in page.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
+}
+
+/// Runs a hashing job on the blocking pool once a permit is free; `Unavailable` if none frees
+/// up within [`QUEUE_TIMEOUT`]. The permit is held until the job ends, even if the waiting
+/// request is dropped, so that abandoned requests cannot pile up work beyond the bound.
+async fn run_bounded<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let permit = match tokio::time::timeout(QUEUE_TIMEOUT, permits().acquire()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            tracing::warn!(target: "centralauth::security", event = "password_check_queue_full", "password checks queued too long");
+            return Err(Error::Unavailable { retry_after: 5 });
+        }
+    };
+    Ok(tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        job()
+    })
+    .await?)
+}
+
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    run_bounded(move || hash_blocking(&password)).await?
 }
 
 pub fn verify_blocking(password: &str, stored: &str) -> Result<Verification> {
@@ -72,19 +103,18 @@ pub fn verify_blocking(password: &str, stored: &str) -> Result<Verification> {
 }
 
 pub async fn verify(password: String, stored: String) -> Result<Verification> {
-    tokio::task::spawn_blocking(move || verify_blocking(&password, &stored)).await?
+    run_bounded(move || verify_blocking(&password, &stored)).await?
 }
 
 /// Burns the same CPU as a real verification, so that an unknown username takes as long as a
 /// wrong password and does not reveal which accounts exist.
 pub async fn verify_dummy(password: String) -> Result<()> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    tokio::task::spawn_blocking(move || {
+    run_bounded(move || {
         let stored = DUMMY.get_or_init(|| hash_blocking("centralauth-dummy").unwrap_or_default());
         let _ = verify_blocking(&password, stored);
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Whether [`verify_blocking`] can check passwords against `stored`: our argon2 hashes and the

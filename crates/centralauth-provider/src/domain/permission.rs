@@ -63,7 +63,14 @@ pub struct Declared {
     pub name: String,
 }
 
+/// The most permissions one sync may carry: far above a large Django project (four per model),
+/// and what the benchmarks sync at most (bench/bench.py).
+pub const MAX_PERMISSIONS: usize = 100_000;
+
 pub fn validate_declarations(perms: &[PermissionDeclaration]) -> Result<Vec<Declared>> {
+    if perms.len() > MAX_PERMISSIONS {
+        return Err(Error::invalid("perms", format!("at most {MAX_PERMISSIONS} permissions per application")));
+    }
     perms
         .iter()
         .map(|p| {
@@ -144,6 +151,15 @@ mod tests {
         assert!(validate_declarations(&[bad("a b", "x")]).is_err());
         assert!(validate_declarations(&[bad("a", "x\u{0}")]).is_err());
         assert!(validate_declarations(&[bad("a", "view_thing")]).is_ok());
+    }
+
+    #[test]
+    fn a_sync_carries_at_most_max_permissions() {
+        let entry = |i: usize| PermissionDeclaration { app_label: "a".into(), codename: format!("p{i}"), repr: "x".into() };
+        let at_most: Vec<_> = (0..MAX_PERMISSIONS).map(entry).collect();
+        assert!(validate_declarations(&at_most).is_ok());
+        let over: Vec<_> = (0..=MAX_PERMISSIONS).map(entry).collect();
+        assert!(matches!(validate_declarations(&over), Err(Error::Invalid { field: "perms", .. })));
     }
 
     #[test]

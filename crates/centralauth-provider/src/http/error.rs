@@ -17,6 +17,8 @@ pub struct OAuthError {
     pub code: OAuthErrorCode,
     pub description: Option<String>,
     pub status: StatusCode,
+    /// Seconds for `Retry-After` on a 429 or 503.
+    pub retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -24,9 +26,10 @@ impl OAuthError {
         let status = match code {
             OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self { code, description: None, status }
+        Self { code, description: None, status, retry_after: None }
     }
 
     pub fn describe(mut self, description: impl Into<String>) -> Self {
@@ -60,7 +63,15 @@ impl IntoResponse for OAuthError {
             // RFC 6749 §5.2: a 401 names the authentication scheme the client may use.
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"centralauth\""));
         }
+        retry_after(&mut response, self.retry_after);
         response
+    }
+}
+
+/// `Retry-After` in whole seconds (RFC 9110 §10.2.3), at least one.
+fn retry_after(response: &mut Response, seconds: Option<i64>) {
+    if let Some(seconds) = seconds {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     }
 }
 
@@ -77,7 +88,11 @@ impl From<Error> for OAuthError {
             Error::SelfLockout { .. } => OAuthError::invalid_request(err.to_string()),
             Error::Invalid { reason, .. } => OAuthError::invalid_request(reason),
             Error::NotFound { .. } | Error::Conflict { .. } => OAuthError::new(OAuthErrorCode::InvalidRequest),
-            Error::RateLimited => OAuthError::invalid_request("too many requests").with_status(StatusCode::TOO_MANY_REQUESTS),
+            Error::RateLimited { retry_after } => OAuthError {
+                retry_after: Some(retry_after),
+                ..OAuthError::invalid_request("too many requests").with_status(StatusCode::TOO_MANY_REQUESTS)
+            },
+            Error::Unavailable { retry_after } => OAuthError { retry_after: Some(retry_after), ..OAuthError::new(OAuthErrorCode::TemporarilyUnavailable) },
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 OAuthError::new(OAuthErrorCode::ServerError)
@@ -97,11 +112,13 @@ pub struct ApiError {
     pub field: Option<&'static str>,
     /// A 401's `WWW-Authenticate` challenge (RFC 6750 §3).
     pub challenge: Option<HeaderValue>,
+    /// Seconds for `Retry-After` on a 429 or 503.
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into(), field: None, challenge: None }
+        Self { status, code, description: description.into(), field: None, challenge: None, retry_after: None }
     }
 
     pub fn invalid(field: &'static str, description: impl Into<String>) -> Self {
@@ -124,6 +141,7 @@ impl IntoResponse for ApiError {
         if let Some(value) = self.challenge {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
+        retry_after(&mut response, self.retry_after);
         response
     }
 }
@@ -140,7 +158,13 @@ impl From<Error> for ApiError {
             // The first field the change named: `is_active` before `administrator`.
             Error::SelfLockout { ref fields } => ApiError::invalid(fields.first().copied().unwrap_or("is_active"), err.to_string()),
             Error::InvalidGrant { .. } | Error::InvalidScope => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", err.to_string()),
-            Error::RateLimited => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests"),
+            Error::RateLimited { retry_after } => {
+                ApiError { retry_after: Some(retry_after), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests") }
+            }
+            Error::Unavailable { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the server is busy; try again shortly")
+            },
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
@@ -156,11 +180,13 @@ pub struct PageError {
     pub code: Option<&'static str>,
     pub message: String,
     pub texts: &'static Texts,
+    /// Seconds for `Retry-After` on a 429 or 503.
+    pub retry_after: Option<i64>,
 }
 
 impl PageError {
     pub fn new(status: StatusCode, texts: &'static Texts, code: Option<&'static str>, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), texts }
+        Self { status, code, message: message.into(), texts, retry_after: None }
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -179,7 +205,10 @@ impl PageError {
             Error::AccessDenied | Error::Forbidden | Error::OwnAccess { .. } => {
                 Self::new(StatusCode::FORBIDDEN, texts, Some("access_denied"), texts.not_member)
             }
-            Error::RateLimited => Self::new(StatusCode::TOO_MANY_REQUESTS, texts, None, texts.rate_limited),
+            Error::RateLimited { retry_after } => {
+                Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, texts, None, texts.rate_limited) }
+            }
+            Error::Unavailable { retry_after } => Self { retry_after: Some(retry_after), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, texts, None, texts.busy) },
             Error::Invalid { reason, .. } => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), reason),
             other => Self::new(StatusCode::BAD_REQUEST, texts, Some("invalid_request"), other.to_string()),
         }
@@ -189,12 +218,14 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let page = ErrorPage { t: self.texts, code: self.code, message: &self.message };
-        match askama::Template::render(&page) {
+        let mut response = match askama::Template::render(&page) {
             Ok(html) => (self.status, Html(html)).into_response(),
             Err(err) => {
                 tracing::error!(error = %err, "error page failed to render");
                 (self.status, self.message).into_response()
             }
-        }
+        };
+        retry_after(&mut response, self.retry_after);
+        response
     }
 }

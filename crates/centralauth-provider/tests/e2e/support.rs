@@ -471,9 +471,18 @@ impl TestProvider {
 
     /// The server's resident memory in KiB, from /proc; `None` where there is no /proc.
     pub fn rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmRSS:")
+    }
+
+    /// The most resident memory the server has had since it started (its high-water mark).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmHWM:")
+    }
+
+    fn proc_status_kib(&self, field: &str) -> Option<u64> {
         let Server::Process(child) = &self.server else { return None };
         let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
-        status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
+        status.lines().find_map(|line| line.strip_prefix(field))?.split_whitespace().next()?.parse().ok()
     }
 }
 

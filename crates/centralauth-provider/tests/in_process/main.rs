@@ -15,3 +15,4 @@ mod demo;
 
 mod client_demo;
 mod settings;
+mod sign_in_limits;

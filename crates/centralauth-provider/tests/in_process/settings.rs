@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use centralauth_provider::domain::login::MAX_FAILURES_PER_ADDRESS;
+use centralauth_provider::domain::throttle;
 
 use crate::support::*;
 
@@ -24,7 +24,7 @@ async fn behind_a_trusted_proxy_the_limit_counts_the_address_the_proxy_saw_not_t
     let browser = Browser::new();
     // A client at 198.51.100.7 writes a new address of its own into the header every time;
     // the proxy appends the address it really came from.
-    for i in 0..MAX_FAILURES_PER_ADDRESS {
+    for i in 0..throttle::ADDRESS.free {
         let forged = format!("203.0.113.{}, 198.51.100.7", i % 250);
         assert_eq!(fail_from(&p, &browser, &forged, &format!("nobody{i}")).await, StatusCode::OK, "failure {i}");
     }
@@ -37,7 +37,7 @@ async fn behind_a_trusted_proxy_the_limit_counts_the_address_the_proxy_saw_not_t
 async fn without_a_trusted_proxy_the_header_is_not_believed() {
     let p = TestProvider::in_process(&[]).await;
     let browser = Browser::new();
-    for i in 0..MAX_FAILURES_PER_ADDRESS {
+    for i in 0..throttle::ADDRESS.free {
         // Each request claims another address; all come from 127.0.0.1.
         let forged = format!("198.51.100.{}", i % 250);
         assert_eq!(fail_from(&p, &browser, &forged, &format!("nobody{i}")).await, StatusCode::OK, "failure {i}");

@@ -5,7 +5,6 @@ use reqwest::StatusCode;
 
 use centralauth_provider::domain::clock::Clock;
 use centralauth_provider::domain::grants::authorization_code::CODE_LIFETIME_SECONDS;
-use centralauth_provider::domain::login::{MAX_FAILURES_PER_ACCOUNT, WINDOW_SECONDS};
 use centralauth_provider::domain::session::LIFETIME_SECONDS as SESSION_LIFETIME_SECONDS;
 use centralauth_provider::store;
 
@@ -143,31 +142,6 @@ async fn a_rotated_signing_key_stays_published_until_its_tokens_have_expired() {
     let jwks: JwkSet = http().get(p.provider("/o/jwks/")).send().await.unwrap().json().await.unwrap();
     assert!(jwks.find(&old_kid).is_none(), "retired and expired: no longer published");
     assert!(jwks.find(&new_kid).is_some());
-}
-
-#[tokio::test]
-async fn the_sign_in_limit_holds_for_its_window_and_then_lets_the_account_in_again() {
-    let p = TestProvider::in_process_with_scene(&[]).await;
-    let browser = Browser::new();
-    let login = p.url("/account/login/");
-    let attempt = |password: &'static str| {
-        let (browser, login) = (&browser, login.clone());
-        async move {
-            let page = browser.get(&login).await.text().await.unwrap();
-            let csrf = hidden_input(&page, "csrf_token");
-            let form = [("csrf_token", csrf.as_str()), ("next", "/account/"), ("username", "alice"), ("password", password)];
-            browser.post_form(&login, &form).await.status()
-        }
-    };
-    for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-        assert_eq!(attempt("wrong-password").await, StatusCode::OK);
-    }
-    assert_eq!(attempt(ALICE_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
-    p.advance(WINDOW_SECONDS - 1);
-    assert_eq!(attempt(ALICE_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS, "still inside the window");
-    // The failures age out of the window one by one, from the first.
-    p.advance(WINDOW_SECONDS);
-    assert_eq!(attempt(ALICE_PASSWORD).await, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use crate::domain::audit::Actor;
 use crate::domain::authz::Administrator;
 use crate::domain::password;
 use crate::domain::clock::UnixTime;
-use crate::domain::login;
+use crate::domain::throttle;
 use crate::domain::ports::{LoginThrottleStore, UserStore};
 use crate::domain::secret::Secret;
 use crate::domain::user::{Email, NewUser, Role, User, UserChanges, UserId, Username, parse_name as parse_person_name};
@@ -155,18 +155,14 @@ pub async fn change_own_password<S: UserStore + LoginThrottleStore + ?Sized>(
     now: UnixTime,
 ) -> Result<User> {
     let user = store.find_user_by_id(id).await?.ok_or(Error::not_found("user"))?;
-    let key = login::account_key(&user.username);
-    if store.count_login_failures(&key, now - login::WINDOW_SECONDS).await? >= login::MAX_FAILURES_PER_ACCOUNT {
-        return Err(Error::RateLimited);
-    }
+    // Reserved before the check, like a sign-in, so that simultaneous guesses cannot pass.
+    let attempt = throttle::reserve(store, throttle::account_key(user.id), &throttle::ACCOUNT, now).await?;
     let wrong = || Error::invalid("current_password", "is not correct");
-    let Some(stored) = user.password_hash.clone() else {
-        store.record_login_failure(&[key], now).await?;
-        return Err(wrong());
-    };
+    let Some(stored) = user.password_hash.clone() else { return Err(wrong()) };
     if password::verify(current.to_string(), stored).await? == password::Verification::Mismatch {
-        store.record_login_failure(&[key], now).await?;
+        tracing::warn!(target: "centralauth::security", event = "password_change_failed", user = user.id.0, "wrong current password");
         return Err(wrong());
     }
+    attempt.succeeded(store, true).await?;
     write_password(store, id, new, &Actor::User(user.username.clone())).await
 }

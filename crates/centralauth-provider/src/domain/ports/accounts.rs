@@ -68,12 +68,22 @@ pub struct EndedSession {
     pub notified: Vec<ApplicationId>,
 }
 
-/// Failed sign-ins, counted per key (an account or a client address) for rate limiting.
+/// Password attempts counted per key (an account or a client address) for rate limiting
+/// (`domain::throttle`).
 #[async_trait]
 pub trait LoginThrottleStore: Send + Sync {
-    async fn record_login_failure(&self, keys: &[String], now: UnixTime) -> StoreResult<()>;
-    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<i64>;
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    async fn find_throttle(&self, key: &str) -> StoreResult<Option<ThrottleState>>;
+    /// Compare-and-set: stores `new` only if the key is still as `seen` (`None`: no row), in one
+    /// atomic statement; false when another attempt changed it first.
+    async fn swap_throttle(&self, key: &str, seen: Option<ThrottleState>, new: ThrottleState) -> StoreResult<bool>;
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+}
+
+/// The attempts counted under one throttle key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    pub failures: i64,
+    pub last_attempt_at: UnixTime,
 }
 
 /// API tokens of the JSON admin API: random, stored as digests, acting as their owner.

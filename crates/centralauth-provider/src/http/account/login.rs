@@ -3,7 +3,7 @@
 //! to same-site relative paths (no open redirect).
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -69,8 +69,9 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
             (jar, Redirect::to(&next)).into_response()
         }
         Err(Error::AccessDenied) => (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response(),
-        Err(Error::RateLimited) => {
-            (jar, login_page(t, StatusCode::TOO_MANY_REQUESTS, &csrf, &next, username, Some(t.rate_limited))).into_response()
+        Err(Error::RateLimited { retry_after }) => {
+            let page = login_page(t, StatusCode::TOO_MANY_REQUESTS, &csrf, &next, username, Some(t.rate_limited));
+            (jar, [(header::RETRY_AFTER, retry_after.max(1).to_string())], page).into_response()
         }
         Err(e) => PageError::from_domain(e, t).into_response(),
     }

@@ -65,10 +65,10 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
         errors.add("new_password_again", c.ct.passwords_differ);
     } else {
         // A wrong current password counts against the account's sign-in budget (the domain
-        // records it), so a session left open is no way to guess the password.
+        // reserves the attempt before the check), so a session left open is no way to guess it.
         match admin::change_own_password(c.store(), c.admin.user_id, &current, &new, c.state.clock.now()).await {
             Ok(_) => return c.redirect("/console/account/?notice=password"),
-            Err(Error::RateLimited) => return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited)),
+            Err(Error::RateLimited { .. }) => return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited)),
             Err(Error::Invalid { field: "current_password", .. }) => errors.add("current_password", c.ct.current_password_wrong),
             Err(err) => errors = FormErrors::from_domain(c.ct, err, &[("password", "new_password")]).map_err(|e| c.fail(e))?,
         }

@@ -9,7 +9,9 @@ use crate::domain::ports::{MaintenanceStore, StoreResult};
 
 /// Rotated refresh tokens and used codes are kept this long to recognise a replay.
 const REPLAY_MEMORY_SECONDS: i64 = 24 * 3600;
-const LOGIN_FAILURE_MEMORY_SECONDS: i64 = 3600;
+/// Longer than any throttle budget's `forget_after` (domain::throttle), after which a count no
+/// longer applies anyway.
+const THROTTLE_MEMORY_SECONDS: i64 = 3600;
 
 #[async_trait]
 impl MaintenanceStore for SqlStore {
@@ -38,8 +40,9 @@ impl MaintenanceStore for SqlStore {
             ),
             ("DELETE FROM sessions WHERE id_digest IN (SELECT id_digest FROM sessions WHERE expires_at < $1 LIMIT $2)", now),
             (
-                "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE failed_at < $1 LIMIT $2)",
-                now - LOGIN_FAILURE_MEMORY_SECONDS,
+                "DELETE FROM sign_in_throttle WHERE throttle_key IN \
+                 (SELECT throttle_key FROM sign_in_throttle WHERE last_attempt_at < $1 LIMIT $2)",
+                now - THROTTLE_MEMORY_SECONDS,
             ),
             // Retired signing keys leave the JWKS once the last token they signed has expired.
             ("DELETE FROM signing_keys WHERE kid IN (SELECT kid FROM signing_keys WHERE expires_at < $1 LIMIT $2)", now),

@@ -10,7 +10,7 @@ use crate::domain::clock::UnixTime;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::domain::user::UserId;
-use crate::domain::ports::{EndedSession, LoginThrottleStore, SessionStore, StoreResult};
+use crate::domain::ports::{EndedSession, LoginThrottleStore, SessionStore, StoreResult, ThrottleState};
 
 #[async_trait]
 impl SessionStore for SqlStore {
@@ -80,30 +80,47 @@ impl SessionStore for SqlStore {
 
 #[async_trait]
 impl LoginThrottleStore for SqlStore {
-    async fn record_login_failure(&self, keys: &[String], now: UnixTime) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        for key in keys {
-            sqlx::query("INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)")
-                .bind(key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND failed_at >= $2")
+    async fn find_throttle(&self, key: &str) -> StoreResult<Option<ThrottleState>> {
+        // Read on the writer: a reservation compares against what it has just read, and a
+        // replica-lagging read would only cost a lost round.
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT failures, last_attempt_at FROM sign_in_throttle WHERE throttle_key = $1")
             .bind(key)
-            .bind(since)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
-        Ok(n)
+        Ok(row.map(|(failures, last_attempt_at)| ThrottleState { failures, last_attempt_at }))
     }
 
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1").bind(key).execute(&self.writer).await?;
+    async fn swap_throttle(&self, key: &str, seen: Option<ThrottleState>, new: ThrottleState) -> StoreResult<bool> {
+        // One statement each way, so that the comparison and the write are atomic on both
+        // backends: PostgreSQL re-evaluates the WHERE on the row a concurrent update left, and
+        // SQLite runs one writer at a time.
+        let done = match seen {
+            None => sqlx::query(
+                "INSERT INTO sign_in_throttle (throttle_key, failures, last_attempt_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (throttle_key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(new.failures)
+            .bind(new.last_attempt_at)
+            .execute(&self.writer)
+            .await?,
+            Some(seen) => sqlx::query(
+                "UPDATE sign_in_throttle SET failures = $2, last_attempt_at = $3 \
+                 WHERE throttle_key = $1 AND failures = $4 AND last_attempt_at = $5",
+            )
+            .bind(key)
+            .bind(new.failures)
+            .bind(new.last_attempt_at)
+            .bind(seen.failures)
+            .bind(seen.last_attempt_at)
+            .execute(&self.writer)
+            .await?,
+        };
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_throttle WHERE throttle_key = $1").bind(key).execute(&self.writer).await?;
         Ok(())
     }
 }
