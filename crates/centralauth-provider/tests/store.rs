@@ -541,3 +541,31 @@ async fn sqlite_writes_reach_the_database_file_without_a_commit_checkpointing() 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The throttle's compare-and-set (domain::throttle): of writers that saw the same count, one
+/// wins, across stores on one database; a cleared key starts from nothing.
+#[tokio::test]
+async fn a_throttle_count_changes_only_from_what_its_writer_saw() {
+    use centralauth_provider::domain::ports::ThrottleState;
+    let f = fixture().await;
+    let other = store::connect(&f.url, clock::system()).await.unwrap();
+    let key = "account:1";
+    assert_eq!(f.store.find_throttle(key).await.unwrap(), None);
+    let one = ThrottleState { failures: 1, last_attempt_at: 100 };
+    assert!(f.store.swap_throttle(key, None, one).await.unwrap());
+    assert!(!other.swap_throttle(key, None, one).await.unwrap(), "a second first insert loses");
+    assert_eq!(other.find_throttle(key).await.unwrap(), Some(one));
+    let two = ThrottleState { failures: 2, last_attempt_at: 101 };
+    // Ten writers that all saw `one`: exactly one of them moves it on.
+    let wins = futures_util::future::join_all((0..10).map(|i| {
+        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        async move { store.swap_throttle(key, Some(one), two).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+    assert_eq!(f.store.find_throttle(key).await.unwrap(), Some(two));
+    assert!(!f.store.swap_throttle(key, Some(one), ThrottleState { failures: 9, last_attempt_at: 102 }).await.unwrap(), "stale");
+    other.clear_throttle(key).await.unwrap();
+    assert_eq!(f.store.find_throttle(key).await.unwrap(), None);
+    assert_eq!(f.store.find_throttle("account:2").await.unwrap(), None, "keys are apart");
+}
