@@ -14,6 +14,7 @@ use crate::domain::signing::MasterKey;
 use crate::domain::admin;
 use crate::domain::clock::SharedClock;
 use crate::http::router::router;
+use crate::http::server::{self, Limits};
 use crate::http::shared::TrustedProxies;
 use crate::http::state::{AppState, HttpSettings};
 use crate::domain::ports::Store;
@@ -25,6 +26,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(30);
 
 pub struct App {
     listener: TcpListener,
+    limits: Limits,
     state: AppState,
     /// The administrator created on this start, with their one-time password.
     pub created_administrator: Option<(String, String)>,
@@ -50,7 +52,12 @@ impl App {
             refresh_grace_seconds: config.refresh_grace_seconds,
             trusted_proxies: TrustedProxies { networks: config.trusted_proxies.clone(), hops: usize::from(config.trust_forwarded_for) },
         };
-        Ok(App { listener, state: AppState { store, settings: Arc::new(settings), keys, clock }, created_administrator })
+        let limits = Limits {
+            max_connections: config.max_connections,
+            header_timeout: Duration::from_secs(config.header_timeout_seconds),
+            request_timeout: Duration::from_secs(config.request_timeout_seconds),
+        };
+        Ok(App { listener, limits, state: AppState { store, settings: Arc::new(settings), keys, clock }, created_administrator })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -65,15 +72,14 @@ impl App {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let purge = tokio::spawn(purge_expired(self.state.store.clone(), self.state.clock.clone()));
         let delivery = tokio::spawn(Delivery::new(self.state.store.clone(), self.state.keys.clone(), self.state.issuer(), self.state.clock.clone()).run());
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let result = server::serve(self.listener, router(self.state), self.limits, shutdown).await;
         purge.abort();
         delivery.abort();
         result
     }
 }
 
-/// Expired codes, tokens, sessions and login failures go without an external cron.
+/// Expired codes, tokens, sessions and sign-in throttle counts go without an external cron.
 async fn purge_expired(store: Arc<dyn Store>, clock: SharedClock) {
     let mut interval = tokio::time::interval(PURGE_INTERVAL);
     loop {

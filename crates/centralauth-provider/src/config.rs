@@ -34,6 +34,17 @@ pub struct ServeConfig {
     /// whose address is not fixed): the client is the right-most `X-Forwarded-For` address.
     #[arg(long, env = "CENTRALAUTH_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+    /// Connections served at once; further ones wait in the operating system's listen queue
+    /// (keep it below the process's open-file limit).
+    #[arg(long, env = "CENTRALAUTH_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers before the connection is closed
+    /// (a client that sends them slowly holds a connection).
+    #[arg(long, env = "CENTRALAUTH_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_timeout_seconds: u64,
+    /// Seconds for a whole request, body and answer included, before it is answered 408.
+    #[arg(long, env = "CENTRALAUTH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
 }
 
 impl ServeConfig {
@@ -50,6 +61,14 @@ impl ServeConfig {
         }
         if !(0..=300).contains(&self.refresh_grace_seconds) {
             return Err("refresh grace must be between 0 and 300 seconds".into());
+        }
+        if self.max_connections == 0 {
+            return Err("max connections must be at least 1".into());
+        }
+        for (name, seconds) in [("header timeout", self.header_timeout_seconds), ("request timeout", self.request_timeout_seconds)] {
+            if !(1..=3600).contains(&seconds) {
+                return Err(format!("{name} must be between 1 and 3600 seconds"));
+            }
         }
         Ok(())
     }
@@ -95,6 +114,9 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("refresh_grace_seconds", "CENTRALAUTH_REFRESH_GRACE_SECONDS"),
     ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
     ("trusted_proxies", "CENTRALAUTH_TRUSTED_PROXIES"),
+    ("max_connections", "CENTRALAUTH_MAX_CONNECTIONS"),
+    ("header_timeout_seconds", "CENTRALAUTH_HEADER_TIMEOUT_SECONDS"),
+    ("request_timeout_seconds", "CENTRALAUTH_REQUEST_TIMEOUT_SECONDS"),
     ("log_format", "CENTRALAUTH_LOG_FORMAT"),
     ("master_key", "CENTRALAUTH_MASTER_KEY"),
     ("master_key_file", "CENTRALAUTH_MASTER_KEY_FILE"),
@@ -161,11 +183,16 @@ mod tests {
             refresh_grace_seconds: 10,
             trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
+            max_connections: 4096,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 30,
         };
         assert!(c.validate().is_ok());
         c.prefix = "provider/".into();
         assert!(c.validate().is_err());
         c.prefix = String::new();
         assert!(c.validate().is_ok());
+        c.request_timeout_seconds = 0;
+        assert!(c.validate().is_err());
     }
 }

@@ -54,6 +54,9 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("trust_forwarded_for = {}", config.trust_forwarded_for);
     let proxies: Vec<String> = config.trusted_proxies.iter().map(|net| format!("{:?}", net.to_string())).collect();
     println!("trusted_proxies = [{}]", proxies.join(", "));
+    println!("max_connections = {}", config.max_connections);
+    println!("header_timeout_seconds = {}", config.header_timeout_seconds);
+    println!("request_timeout_seconds = {}", config.request_timeout_seconds);
     println!("configuration OK");
     Ok(())
 }

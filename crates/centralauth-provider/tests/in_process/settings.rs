@@ -56,3 +56,57 @@ async fn an_https_public_url_tells_browsers_to_use_https_only() {
         assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000", "{path}");
     }
 }
+
+/// A raw connection to the provider, for requests no HTTP client would send.
+async fn raw(p: &TestProvider) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(p.base.trim_start_matches("http://")).await.unwrap()
+}
+
+/// What the server sends until it closes the connection, or `None` if it is still open and
+/// silent after `wait`.
+async fn read_to_close(stream: &mut tokio::net::TcpStream, wait: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    match tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&answer).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_finish_its_headers_in_time_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let p = TestProvider::in_process(&["--header-timeout-seconds", "1"]).await;
+    let mut slow = raw(&p).await;
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await.unwrap();
+    assert!(read_to_close(&mut slow, std::time::Duration::from_secs(10)).await.is_some(), "closed after the header deadline");
+    // A normal request on a fresh connection is unaffected.
+    assert_eq!(http().get(p.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_whose_body_does_not_arrive_in_time_is_answered_408() {
+    use tokio::io::AsyncWriteExt;
+    let p = TestProvider::in_process(&["--request-timeout-seconds", "1"]).await;
+    let mut slow = raw(&p).await;
+    let head = "POST /account/login/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=a";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), tokio::io::AsyncReadExt::read_exact(&mut slow, &mut head)).await;
+    assert!(read.is_ok_and(|r| r.is_ok()), "answered within the deadline");
+    assert_eq!(&head, b"HTTP/1.1 408");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_is_free() {
+    use tokio::io::AsyncWriteExt;
+    let p = TestProvider::in_process(&["--max-connections", "2"]).await;
+    let (first, _second) = (raw(&p).await, raw(&p).await);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut third = raw(&p).await;
+    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    assert_eq!(read_to_close(&mut third, std::time::Duration::from_millis(700)).await, None, "not served while two are open");
+    drop(first);
+    let answer = read_to_close(&mut third, std::time::Duration::from_secs(10)).await.expect("served once one closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
