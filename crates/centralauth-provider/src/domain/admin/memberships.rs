@@ -29,7 +29,11 @@ pub async fn find_users_to_add<S: UserStore + ?Sized>(admin: &Administrator, sto
         let query = UserQuery { search: Some(text.to_string()), active: Some(true), limit, ..Default::default() };
         return Ok(store.list_users(&query).await?);
     }
-    Ok(find_user_to_add(admin, store, text).await.ok().into_iter().collect())
+    match find_user_to_add(admin, store, text).await {
+        Ok(user) => Ok(vec![user]),
+        Err(Error::NotFound { .. }) => Ok(Vec::new()),
+        Err(other) => Err(other),
+    }
 }
 
 /// The user named to become (or as) a member. For a delegated administrator an inactive user

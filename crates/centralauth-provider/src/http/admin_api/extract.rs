@@ -1,10 +1,10 @@
 //! What every admin API handler starts with: the token's administrator, and bodies, paths and
 //! queries whose rejections are JSON errors (never axum's plain-text ones, never a 500).
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
 use std::net::IpAddr;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{Method, StatusCode};
 use axum::http::request::Parts;
