@@ -11,7 +11,7 @@ use centralauth_provider::domain::secret::Secret;
 use centralauth_provider::domain::secret::SecretDigest;
 use centralauth_provider::domain::user::{Email, NewUser, Role, UserChanges, UserId, Username};
 use centralauth_provider::domain::clock;
-use centralauth_provider::domain::ports::{CodeGrant, NewAuthorizationCode, NewTokenPair, Store, StoreError};
+use centralauth_provider::domain::ports::{CodeGrant, NewApiToken, NewAuthorizationCode, NewTokenPair, Store, StoreError};
 use centralauth_provider::store;
 use std::sync::Arc;
 
@@ -370,15 +370,19 @@ async fn group_members_must_hold_a_membership_in_the_application() {
     assert!(matches!(store.set_group_members(two.id, group.id, &[carol.id], &actor()).await, Err(StoreError::NotFound)), "a group of another application");
 }
 
+fn new_token(secret: &Secret, name: &str, owner: centralauth_provider::domain::user::UserId) -> NewApiToken {
+    NewApiToken { digest: secret.digest(), name: name.into(), owner, expires_at: None, read_only: false, applications: None }
+}
+
 #[tokio::test]
-async fn api_tokens_are_found_by_digest_until_revoked_and_only_while_their_owner_is_active() {
+async fn api_tokens_are_found_by_digest_with_their_state_and_their_owner() {
     use centralauth_provider::domain::user::UserChanges;
     let f = fixture().await;
     let store = f.store.as_ref();
     let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
     let (a, b) = (Secret::generate(), Secret::generate());
-    let token_a = store.insert_api_token(&a.digest(), "deploy", alice.id, &actor()).await.unwrap();
-    let token_b = store.insert_api_token(&b.digest(), "backup", bob.id, &actor()).await.unwrap();
+    let token_a = store.insert_api_token(&new_token(&a, "deploy", alice.id), &actor()).await.unwrap();
+    let token_b = store.insert_api_token(&new_token(&b, "backup", bob.id), &actor()).await.unwrap();
     let (found, owner) = store.find_api_token(&a.digest()).await.unwrap().expect("a live token");
     assert_eq!((found.id, found.name.as_str(), owner.username.as_str()), (token_a.id, "deploy", "alice"));
     assert!(owner.password_hash.is_none(), "the owner comes without their password hash");
@@ -389,10 +393,45 @@ async fn api_tokens_are_found_by_digest_until_revoked_and_only_while_their_owner
     assert!(matches!(store.revoke_api_token(token_a.id, Some(bob.id), &actor()).await, Err(StoreError::NotFound)));
     store.revoke_api_token(token_a.id, Some(alice.id), &actor()).await.unwrap();
     assert!(matches!(store.revoke_api_token(token_a.id, None, &actor()).await, Err(StoreError::NotFound)));
-    assert!(store.find_api_token(&a.digest()).await.unwrap().is_none(), "revoked");
+    // The domain refuses revoked tokens and deactivated owners; the store tells it which.
+    assert!(store.find_api_token(&a.digest()).await.unwrap().unwrap().0.revoked_at.is_some(), "revoked");
     assert!(store.list_api_tokens(Some(alice.id)).await.unwrap()[0].revoked_at.is_some());
     store.update_user(bob.id, &UserChanges { is_active: Some(false), ..Default::default() }, &actor()).await.unwrap();
-    assert!(store.find_api_token(&b.digest()).await.unwrap().is_none(), "a deactivated owner's token opens nothing");
+    assert!(!store.find_api_token(&b.digest()).await.unwrap().unwrap().1.is_active, "a deactivated owner");
+}
+
+#[tokio::test]
+async fn api_token_limits_are_kept_and_a_token_whose_applications_are_deleted_reaches_none() {
+    use centralauth_provider::domain::ports::TokenApplication;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let (one, two) = (application(store, "one").await, application(store, "two").await);
+    let secret = Secret::generate();
+    let new = NewApiToken { expires_at: Some(2_000_000_000), read_only: true, applications: Some(vec![one.id, two.id]), ..new_token(&secret, "ci", alice.id) };
+    let token = store.insert_api_token(&new, &actor()).await.unwrap();
+    let expected = vec![TokenApplication { id: one.id, client_id: "one".into() }, TokenApplication { id: two.id, client_id: "two".into() }];
+    assert_eq!((token.expires_at, token.read_only, token.applications.as_ref()), (Some(2_000_000_000), true, Some(&expected)));
+    assert_eq!(store.list_api_tokens(None).await.unwrap()[0].applications.as_ref(), Some(&expected));
+    store.delete_application(one.id, &actor()).await.unwrap();
+    store.delete_application(two.id, &actor()).await.unwrap();
+    let (found, _) = store.find_api_token(&secret.digest()).await.unwrap().unwrap();
+    assert_eq!(found.applications, Some(Vec::new()), "still limited, now to nothing");
+}
+
+#[tokio::test]
+async fn a_token_use_is_written_once_per_resolution() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let secret = Secret::generate();
+    let token = store.insert_api_token(&new_token(&secret, "ci", alice.id), &actor()).await.unwrap();
+    assert_eq!(token.last_used_at, None);
+    store.record_api_token_use(token.id, 1_000, 60).await.unwrap();
+    store.record_api_token_use(token.id, 1_059, 60).await.unwrap();
+    assert_eq!(store.find_api_token(&secret.digest()).await.unwrap().unwrap().0.last_used_at, Some(1_000), "within the minute");
+    store.record_api_token_use(token.id, 1_060, 60).await.unwrap();
+    assert_eq!(store.find_api_token(&secret.digest()).await.unwrap().unwrap().0.last_used_at, Some(1_060));
 }
 
 #[tokio::test]

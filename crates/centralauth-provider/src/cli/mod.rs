@@ -99,7 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(cmd) => app::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
         Command::Group(cmd) => group::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
         Command::Member(cmd) => member::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
-        Command::Token(cmd) => token::run(open(&cli.database_url, clock.clone()).await?.as_ref(), cmd).await,
+        Command::Token(cmd) => token::run(open(&cli.database_url, clock.clone()).await?.as_ref(), clock.as_ref(), cmd).await,
         Command::ImportDjango(args) => import_django::run(&cli.database_url, args, clock).await,
         Command::Audit { limit } => {
             let store = open(&cli.database_url, clock.clone()).await?;

@@ -27,6 +27,9 @@ pub struct Administrator {
     pub scope: AdminScope,
     /// Whom the audit log names for their changes.
     actor: Actor,
+    /// Acting through an API token limited to some applications: what they may do is less
+    /// than what their account may, so they make no tokens (which could be wider).
+    narrowed: bool,
 }
 
 /// No user has id 0: the CLI's administrator is nobody's account.
@@ -41,14 +44,30 @@ impl Administrator {
                 apps => AdminScope::Applications(apps),
             },
         };
-        Ok(Self { user_id: user.id, username: user.username.clone(), scope, actor: Actor::User(user.username.clone()) })
+        Ok(Self { user_id: user.id, username: user.username.clone(), scope, actor: Actor::User(user.username.clone()), narrowed: false })
     }
 
     /// The operator at the command line: a full administrator, audited as `cli:<OS user>`.
     pub fn cli() -> Self {
         let actor = Actor::cli();
         let Actor::Cli(name) = &actor else { unreachable!("Actor::cli is a Cli actor") };
-        Self { user_id: NO_USER, username: name.clone(), scope: AdminScope::Full, actor }
+        Self { user_id: NO_USER, username: name.clone(), scope: AdminScope::Full, actor, narrowed: false }
+    }
+
+    /// The same person acting through a token limited to `apps`: a delegated administrator of
+    /// those of `apps` they may administer now (a full administrator: all of `apps`; a
+    /// delegated one: the ones of `apps` still delegated to them), never more.
+    pub fn restricted_to(self, apps: &[ApplicationId]) -> Self {
+        let scope = match &self.scope {
+            AdminScope::None => AdminScope::None,
+            _ => AdminScope::Applications(apps.iter().copied().filter(|app| self.manages(*app)).collect()),
+        };
+        Self { scope, narrowed: true, ..self }
+    }
+
+    /// Whether they act through a token limited to some applications.
+    pub fn is_narrowed(&self) -> bool {
+        self.narrowed
     }
 
     /// Whether `user` is the acting administrator's own account (never for the CLI).
@@ -102,7 +121,7 @@ mod tests {
     use super::*;
 
     fn admin(scope: AdminScope) -> Administrator {
-        Administrator { user_id: UserId(7), username: "d".into(), scope, actor: Actor::User("d".into()) }
+        Administrator { user_id: UserId(7), username: "d".into(), scope, actor: Actor::User("d".into()), narrowed: false }
     }
 
     #[test]
@@ -119,5 +138,15 @@ mod tests {
         let cli = Administrator::cli();
         assert!(cli.is_full() && !cli.is(UserId(0)));
         assert!(matches!(cli.actor(), Actor::Cli(_)));
+    }
+
+    #[test]
+    fn a_token_limited_to_applications_never_reaches_beyond_its_owner() {
+        let full = admin(AdminScope::Full).restricted_to(&[ApplicationId(1), ApplicationId(2)]);
+        assert_eq!(full.scope, AdminScope::Applications(vec![ApplicationId(1), ApplicationId(2)]));
+        assert!(full.require_full().is_err() && full.is_narrowed());
+        let delegated = admin(AdminScope::Applications(vec![ApplicationId(2), ApplicationId(3)])).restricted_to(&[ApplicationId(1), ApplicationId(2)]);
+        assert_eq!(delegated.scope, AdminScope::Applications(vec![ApplicationId(2)]));
+        assert!(!admin(AdminScope::None).restricted_to(&[ApplicationId(1)]).is_administrator());
     }
 }

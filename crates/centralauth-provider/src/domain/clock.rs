@@ -11,6 +11,22 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub type UnixTime = i64;
 
 /// Where the domain and the store read the time from.
+/// `YYYY-MM-DD HH:MM:SS UTC` (the proleptic Gregorian calendar, from days since 1970), for
+/// people reading times in the console and at the command line.
+pub fn utc_text(at: UnixTime) -> String {
+    let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
 pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> UnixTime;
 }

@@ -129,6 +129,14 @@ impl ApiError {
     pub fn unauthorized(error: Option<&'static str>, description: impl Into<String>) -> Self {
         Self { challenge: Some(bearer_challenge(error, None)), ..Self::new(StatusCode::UNAUTHORIZED, error.unwrap_or("invalid_token"), description) }
     }
+
+    /// 403 for a token that may not do this (RFC 6750 §3.1 `insufficient_scope`), with its challenge.
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        Self {
+            challenge: Some(bearer_challenge(Some("insufficient_scope"), None)),
+            ..Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -391,3 +391,184 @@ async fn the_openapi_document_is_served_without_a_token_and_describes_every_rout
         assert!(doc["paths"][path][method]["responses"]["401"].is_object(), "{method} {path} documents 401");
     }
 }
+
+impl<'a> Api<'a> {
+    /// A token this one makes through `POST /api-tokens` with `body`.
+    async fn make_token(&self, body: Value) -> (Api<'a>, Value) {
+        let (status, made) = self.call(Method::POST, "/api-tokens", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        (Api { p: self.p, token: made["secret"].as_str().unwrap().to_string() }, made["token"].clone())
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_and_every_write_is_refused_with_insufficient_scope() {
+    let p = TestProvider::with_scene(&[]).await;
+    let admin = Api::for_user(&p, "admin").await;
+    let (reader, made) = admin.make_token(json!({"name": "monitoring", "read_only": true})).await;
+    assert_eq!(made["read_only"], true);
+    for path in ["/users", "/users/alice", "/applications", "/applications/client1/memberships/alice", "/audit", "/api-tokens"] {
+        assert_eq!(reader.get(path).await.0, StatusCode::OK, "{path}");
+    }
+    for (method, path, body) in [
+        (Method::POST, "/users", json!({"username": "eve"})),
+        (Method::PATCH, "/users/alice", json!({"first_name": "Eve"})),
+        (Method::PUT, "/applications/client1/memberships/bob", json!({})),
+        (Method::DELETE, "/applications/client1/memberships/alice", Value::Null),
+        (Method::DELETE, "/applications/client1", Value::Null),
+        (Method::POST, "/api-tokens", json!({"name": "wider"})),
+    ] {
+        let before = p.snapshot().await;
+        let mut request = http().request(method.clone(), p.url(&format!("/api/v1{path}"))).bearer_auth(&reader.token);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let challenge = response.headers()[WWW_AUTHENTICATE].to_str().unwrap().to_string();
+        assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "insufficient_scope");
+        assert_eq!(p.snapshot().await, before, "{method} {path} changed nothing");
+    }
+}
+
+#[tokio::test]
+async fn an_application_scoped_token_sees_only_its_applications_and_reaches_no_users() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_app("two", &[]).await;
+    let admin = Api::for_user(&p, "admin").await;
+    let (scoped, made) = admin.make_token(json!({"name": "client1 only", "applications": ["client1"]})).await;
+    assert_eq!(made["applications"], json!(["client1"]));
+    let (status, apps) = scoped.get("/applications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(apps.as_array().unwrap().iter().map(|a| a["client_id"].clone()).collect::<Vec<_>>(), [json!("client1")]);
+    assert_eq!(scoped.get("/applications/two").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(scoped.get("/users").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(scoped.get("/users/alice").await.0, StatusCode::FORBIDDEN);
+    scoped.refused(Method::POST, "/users", Some(json!({"username": "eve"})), StatusCode::FORBIDDEN).await;
+    scoped.refused(Method::PATCH, "/applications/client1", Some(json!({"name": "Renamed"})), StatusCode::FORBIDDEN).await;
+    // Acting as the delegated administrator of client1: its memberships are within reach.
+    scoped.change(Method::PUT, "/applications/client1/memberships/bob", Some(json!({})), StatusCode::CREATED).await;
+    // It makes no token, which could reach further than itself.
+    scoped.refused(Method::POST, "/api-tokens", Some(json!({"name": "wider"})), StatusCode::FORBIDDEN).await;
+    // Limiting a token to an application one does not administer is refused alike for
+    // an unknown one.
+    let dana = {
+        p.create_user("dana", "dana-password-1").await;
+        p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+        Api::for_user(&p, "dana").await
+    };
+    for client_id in ["two", "nonexistent"] {
+        let answer = dana.refused(Method::POST, "/api-tokens", Some(json!({"name": "x", "applications": [client_id]})), StatusCode::BAD_REQUEST).await;
+        assert_eq!(answer["field"], "applications");
+    }
+}
+
+#[tokio::test]
+async fn a_demoted_owner_s_tokens_lose_their_power_at_once() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_app("two", &[]).await;
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "update", "dana", "--admin", "true"], None).await;
+    let dana = Api::for_user(&p, "dana").await;
+    let (dana_scoped, _) = dana.make_token(json!({"name": "both apps", "applications": ["client1", "two"]})).await;
+    assert_eq!(dana.get("/users").await.0, StatusCode::OK);
+    assert_eq!(dana_scoped.get("/applications/two").await.0, StatusCode::OK);
+    // No longer an administrator, only the delegated administrator of client1.
+    p.cli(&["user", "update", "dana", "--admin", "false"], None).await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    assert_eq!(dana.get("/users").await.0, StatusCode::FORBIDDEN);
+    let (_, apps) = dana.get("/applications").await;
+    assert_eq!(apps.as_array().unwrap().len(), 1);
+    assert_eq!(dana_scoped.get("/applications/client1").await.0, StatusCode::OK);
+    assert_eq!(dana_scoped.get("/applications/two").await.0, StatusCode::NOT_FOUND, "the token never exceeds its owner");
+    // Nothing left to administer: the tokens open nothing.
+    p.cli(&["user", "delegate", "dana"], None).await;
+    for token in [&dana, &dana_scoped] {
+        let (status, answer) = token.get("/applications").await;
+        assert_eq!((status, answer["error"].clone()), (StatusCode::FORBIDDEN, json!("access_denied")));
+    }
+}
+
+#[tokio::test]
+async fn tokens_expire_after_ninety_days_unless_asked_and_only_administrators_make_everlasting_ones() {
+    let p = TestProvider::with_scene(&[]).await;
+    let admin = Api::for_user(&p, "admin").await;
+    let (_, default) = admin.make_token(json!({"name": "default"})).await;
+    assert_eq!(default["expires_at"].as_i64().unwrap() - default["created_at"].as_i64().unwrap(), 90 * 86_400);
+    let (_, short) = admin.make_token(json!({"name": "short", "expires_in_days": 7})).await;
+    assert_eq!(short["expires_at"].as_i64().unwrap() - short["created_at"].as_i64().unwrap(), 7 * 86_400);
+    let (_, never) = admin.make_token(json!({"name": "never", "never_expires": true})).await;
+    assert!(never["expires_at"].is_null());
+    for (body, field) in [
+        (json!({"name": "x", "expires_in_days": 367}), "expires_in_days"),
+        (json!({"name": "x", "expires_in_days": 0}), "expires_in_days"),
+        (json!({"name": "x", "expires_in_days": 30, "never_expires": true}), "never_expires"),
+    ] {
+        assert_eq!(admin.refused(Method::POST, "/api-tokens", Some(body), StatusCode::BAD_REQUEST).await["field"], field);
+    }
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    let dana = Api::for_user(&p, "dana").await;
+    let answer = dana.refused(Method::POST, "/api-tokens", Some(json!({"name": "x", "never_expires": true})), StatusCode::BAD_REQUEST).await;
+    assert_eq!(answer["field"], "never_expires");
+}
+
+#[tokio::test]
+async fn the_cli_creates_tokens_with_expiry_and_scope_and_lists_them() {
+    let p = TestProvider::with_scene(&[]).await;
+    let out = p.cli(&["token", "create", "ci", "--user", "admin", "--expires", "30", "--read-only", "--app", "client1"], None).await;
+    assert!(out.contains("scope read-only,apps:client1") && out.contains("expires "), "{out}");
+    let token = out.lines().find_map(|l| l.strip_prefix("token: ")).unwrap().trim().to_string();
+    let api = Api { p: &p, token };
+    let (_, listed) = api.get("/api-tokens").await;
+    let made = &listed[0];
+    assert_eq!((made["read_only"].clone(), made["applications"].clone()), (json!(true), json!(["client1"])));
+    assert_eq!(made["expires_at"].as_i64().unwrap() - made["created_at"].as_i64().unwrap(), 30 * 86_400);
+    assert!(made["last_used_at"].is_i64(), "this very request used it");
+    p.cli(&["token", "create", "forever", "--user", "admin", "--expires", "never"], None).await;
+    let listed = p.cli(&["token", "list"], None).await;
+    let line = |name: &str| listed.lines().find(|l| l.split('\t').nth(1) == Some(name)).unwrap_or_else(|| panic!("{name} in {listed}")).to_string();
+    let ci: Vec<String> = line("ci").split('\t').map(str::to_string).collect();
+    assert_eq!((ci[4].as_str(), ci[7].as_str()), ("live", "read-only,apps:client1"), "{listed}");
+    assert!(ci[5].ends_with(" UTC") && ci[6].ends_with(" UTC"), "expiry and last use: {listed}");
+    assert_eq!(line("forever").split('\t').nth(5), Some("never"));
+    for bad in ["0", "367", "soon"] {
+        assert!(!p.try_cli(&["token", "create", "x", "--user", "admin", "--expires", bad], None).await.0, "--expires {bad}");
+    }
+    assert!(!p.try_cli(&["token", "create", "x", "--user", "admin", "--app", "nonexistent"], None).await.0);
+}
+
+#[tokio::test]
+async fn a_delegated_administrator_sees_no_email_and_one_404_for_unknown_and_unreachable_users() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    p.cli(&["user", "update", "alice", "--email", "alice@example.org"], None).await;
+    p.create_user("carol", "carol-password-1").await;
+    p.cli(&["user", "update", "carol", "--active", "false"], None).await;
+    let admin = Api::for_user(&p, "admin").await;
+    let dana = Api::for_user(&p, "dana").await;
+    let (_, members) = admin.get("/applications/client1/memberships").await;
+    assert_eq!(members["items"][0]["email"], "alice@example.org", "administrators see addresses");
+    let (status, members) = dana.get("/applications/client1/memberships").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(members["items"][0]["username"], "alice");
+    assert!(members["items"][0].get("email").is_none(), "{members}");
+
+    // bob exists but is no member; nobody is called "ghost": one answer for both.
+    let (ghost_status, ghost) = dana.get("/applications/client1/memberships/ghost").await;
+    let (bob_status, bob) = dana.get("/applications/client1/memberships/bob").await;
+    assert_eq!((ghost_status, bob_status), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(ghost, bob);
+    let ghost = dana.refused(Method::DELETE, "/applications/client1/memberships/ghost", None, StatusCode::NOT_FOUND).await;
+    let bob = dana.refused(Method::DELETE, "/applications/client1/memberships/bob", None, StatusCode::NOT_FOUND).await;
+    assert_eq!(ghost, bob);
+    // A deactivated account is beyond a delegated administrator's reach, and answers as nobody.
+    let ghost = dana.refused(Method::PUT, "/applications/client1/memberships/ghost", Some(json!({})), StatusCode::NOT_FOUND).await;
+    let carol = dana.refused(Method::PUT, "/applications/client1/memberships/carol", Some(json!({})), StatusCode::NOT_FOUND).await;
+    assert_eq!(ghost, carol);
+    // The audit log's user filter tells nothing either.
+    let (status, page) = dana.get("/audit?application=client1&user=ghost").await;
+    assert_eq!((status, page["items"].clone()), (StatusCode::OK, json!([])));
+}

@@ -658,3 +658,83 @@ async fn console_speaks_german_when_the_browser_prefers_it() {
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
     assert!(missing.text().await.unwrap().contains("Das Formular ist abgelaufen"));
 }
+
+#[tokio::test]
+async fn console_delegated_administrator_adds_members_by_exact_username_without_browsing_accounts() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    p.cli(&["user", "update", "bob", "--first-name", "Bobby", "--email", "bob@example.org"], None).await;
+    p.create_user("carol", "carol-password-1").await;
+    p.cli(&["user", "update", "carol", "--active", "false"], None).await;
+    let client1 = app_id(&p, "client1").await;
+    let members = format!("/console/applications/{client1}/members/");
+
+    // An administrator searches by the start of a name.
+    let (_, html) = page(&admin(&p).await, &p, &format!("{members}?find=bo")).await;
+    assert!(html.contains("data-username=\"bob\"") && html.contains("Bobby"));
+
+    let browser = sign_in(&p, "dana", "dana-password-1").await;
+    let (status, html) = page(&browser, &p, &members).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("id=\"member-find\""), "no search over every account");
+    let (_, html) = page(&browser, &p, &format!("{members}?find=bo")).await;
+    assert!(!html.contains("data-username=\"bob\""), "a prefix finds nobody");
+    let (_, html) = page(&browser, &p, &format!("{members}?find=bob")).await;
+    assert!(html.contains("data-username=\"bob\""), "the exact username finds them");
+    assert!(!html.contains("Bobby") && !html.contains("bob@example.org"), "without name or address");
+
+    // Nobody of that name and a deactivated account answer alike, and nothing changes.
+    let before = p.snapshot().await;
+    let mut errors = Vec::new();
+    for username in ["ghost", "carol"] {
+        let response = submit(&browser, &p, &members, &members, &[("username", username)]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{username}");
+        errors.push(element_text(&response.text().await.unwrap(), "username-error").unwrap());
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert_eq!(p.snapshot().await, before);
+    let response = submit(&browser, &p, &members, &members, &[("username", "bob")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn console_api_tokens_are_made_with_expiry_and_scope_and_show_their_last_use() {
+    let p = TestProvider::with_scene(&[]).await;
+    let browser = admin(&p).await;
+    let tokens = "/console/account/tokens/";
+    let (_, html) = page(&browser, &p, tokens).await;
+    assert!(html.contains("<option value=\"never\""), "an administrator may choose never");
+    let client1 = app_id(&p, "client1").await.to_string();
+    let response =
+        submit(&browser, &p, tokens, tokens, &[("name", "ci"), ("expires", "30"), ("read_only", "1"), ("application", &client1)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&browser, &p, &location(&response)).await;
+    let secret = element_text(&html, "api-token").expect("the token, shown once");
+    let row = &html[html.find("data-token-id=").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains(" UTC") && row.contains("never used") && row.contains("Read only") && row.contains("client1"), "{row}");
+    let (expires, created): (i64, i64) =
+        (p.db.scalar("SELECT expires_at FROM api_tokens").await, p.db.scalar("SELECT created_at FROM api_tokens").await);
+    assert_eq!(expires - created, 30 * 86_400);
+
+    let response = http().get(p.url("/api/v1/applications")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, html) = page(&browser, &p, tokens).await;
+    let row = &html[html.find("data-token-id=").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(!row.contains("never used"), "the last use is shown: {row}");
+
+    // Out of range, or never for someone who is not an administrator: an error at the field.
+    let response = submit(&browser, &p, tokens, tokens, &[("name", "long"), ("expires", "367")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(element_text(&response.text().await.unwrap(), "expires-error").is_some());
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    let dana = sign_in(&p, "dana", "dana-password-1").await;
+    let (_, html) = page(&dana, &p, tokens).await;
+    assert!(!html.contains("<option value=\"never\""));
+    let response = submit(&dana, &p, tokens, tokens, &[("name", "forever"), ("expires", "never")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM api_tokens").await, 1);
+}

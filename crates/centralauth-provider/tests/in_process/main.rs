@@ -10,6 +10,7 @@
 mod support;
 
 mod time;
+mod api_tokens;
 #[path = "../e2e/demo.rs"]
 mod demo;
 

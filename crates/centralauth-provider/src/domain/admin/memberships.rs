@@ -12,9 +12,57 @@ use crate::domain::application::Application;
 use crate::domain::authz::Administrator;
 use crate::domain::membership::{GroupId, Membership, MembershipFlags, MembershipSpec};
 use crate::domain::permission::{PermissionId, PermissionKey};
-use crate::domain::ports::{GroupStore, MembershipStore, PermissionStore, StoreError};
+use crate::domain::ports::{GroupStore, MembershipStore, PermissionStore, StoreError, UserQuery, UserStore};
 use crate::domain::user::{User, UserId};
 use crate::domain::{Error, Result};
+
+/// Users one may add to an application, found by `text`. A full administrator searches (the
+/// start of username, e-mail or name, active users only); a delegated administrator, who may
+/// not browse the accounts of the installation, names one exactly: an active user with this
+/// username, or nobody.
+pub async fn find_users_to_add<S: UserStore + ?Sized>(admin: &Administrator, store: &S, text: &str, limit: i64) -> Result<Vec<User>> {
+    let text = text.trim();
+    if text.is_empty() || !admin.is_administrator() {
+        return Ok(Vec::new());
+    }
+    if admin.is_full() {
+        let query = UserQuery { search: Some(text.to_string()), active: Some(true), limit, ..Default::default() };
+        return Ok(store.list_users(&query).await?);
+    }
+    match find_user_to_add(admin, store, text).await {
+        Ok(user) => Ok(vec![user]),
+        Err(Error::NotFound { .. }) => Ok(Vec::new()),
+        Err(other) => Err(other),
+    }
+}
+
+/// The user named to become (or as) a member. For a delegated administrator an inactive user
+/// is "not found" just like a username nobody has, so that one 404 text answers both and
+/// the answer tells nothing about accounts beyond their reach.
+pub async fn find_user_to_add<S: UserStore + ?Sized>(admin: &Administrator, store: &S, username: &str) -> Result<User> {
+    let username = username.trim();
+    let user = match username {
+        "" => None,
+        name if name.len() > 254 => None,
+        name => store.find_user_by_username(name).await?,
+    };
+    match user {
+        Some(user) if user.is_active || admin.is_full() => Ok(user),
+        _ => Err(Error::not_found("user")),
+    }
+}
+
+/// A member of the application by username. "No such user" and "a user who is not a member"
+/// are one answer (`NotFound("member")`), so that a delegated administrator cannot probe for
+/// usernames through an application of theirs.
+pub async fn find_member<S: UserStore + MembershipStore + ?Sized>(store: &S, app: &Application, username: &str) -> Result<(User, Membership)> {
+    let user = store.find_user_by_username(username).await?;
+    let found = match user {
+        Some(user) => store.find_membership(app.id, user.id).await?.map(|m| (user, m)),
+        None => None,
+    };
+    found.ok_or(Error::not_found("member"))
+}
 
 /// Resolves `app_label.codename` names to the application's permissions; unknown ones are an error.
 pub async fn resolve_permissions<S: PermissionStore + ?Sized>(store: &S, app: &Application, dotted: &[String]) -> Result<Vec<PermissionId>> {

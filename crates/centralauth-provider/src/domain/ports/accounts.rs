@@ -89,12 +89,28 @@ pub struct ThrottleState {
 /// API tokens of the JSON admin API: random, stored as digests, acting as their owner.
 #[async_trait]
 pub trait ApiTokenStore: Send + Sync {
-    async fn insert_api_token(&self, digest: &SecretDigest, name: &str, owner: UserId, actor: &Actor) -> StoreResult<ApiToken>;
+    async fn insert_api_token(&self, token: &NewApiToken, actor: &Actor) -> StoreResult<ApiToken>;
     async fn list_api_tokens(&self, owner: Option<UserId>) -> StoreResult<Vec<ApiToken>>;
     /// Revokes a token; `NotFound` when there is no live token with this id (of `owner`, if given).
     async fn revoke_api_token(&self, id: i64, owner: Option<UserId>, actor: &Actor) -> StoreResult<()>;
-    /// The live token with this digest and its owner, if the owner is active.
+    /// The token with this digest, revoked or not, and its owner, active or not: the domain
+    /// judges (and the log says) why a token is refused.
     async fn find_api_token(&self, digest: &SecretDigest) -> StoreResult<Option<(ApiToken, User)>>;
+    /// Sets the token's last use to `now` unless it was set less than `resolution` seconds
+    /// before (one write per token and period, not one per request).
+    async fn record_api_token_use(&self, id: i64, now: UnixTime, resolution: i64) -> StoreResult<()>;
+}
+
+/// What a new token is stored with; the domain has checked every field.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub digest: SecretDigest,
+    pub name: String,
+    pub owner: UserId,
+    pub expires_at: Option<UnixTime>,
+    pub read_only: bool,
+    /// `Some`: the token reaches only these applications (within its owner's).
+    pub applications: Option<Vec<ApplicationId>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -105,5 +121,19 @@ pub struct ApiToken {
     pub owner_username: String,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// `None`: never (only tokens made before expiry existed, or asked for by an administrator).
+    pub expires_at: Option<UnixTime>,
+    /// Up to [`crate::domain::admin::api_tokens::LAST_USED_RESOLUTION`] seconds behind.
+    pub last_used_at: Option<UnixTime>,
+    /// Reads only: `GET` requests of the admin API.
+    pub read_only: bool,
+    /// `Some`: limited to these applications, as a delegated administrator of them.
+    pub applications: Option<Vec<TokenApplication>>,
 }
 
+/// An application a token is limited to, named for lists.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenApplication {
+    pub id: ApplicationId,
+    pub client_id: String,
+}

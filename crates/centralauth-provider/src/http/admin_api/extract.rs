@@ -1,43 +1,68 @@
 //! What every admin API handler starts with: the token's administrator, and bodies, paths and
 //! queries whose rejections are JSON errors (never axum's plain-text ones, never a 500).
 
+use std::net::IpAddr;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::domain::application::Application;
 use crate::domain::authz::Administrator;
 use crate::domain::secret::SecretDigest;
+use crate::domain::admin::{Access, TokenRefusal, api_tokens::Refused};
 use crate::domain::{Error, admin};
 use crate::http::error::ApiError;
-use crate::http::shared::bearer_token;
+use crate::http::shared::{ClientAddr, bearer_token};
 use crate::http::state::AppState;
 use crate::domain::ports::Store;
 
-/// The owner of the presented API token, with what they may administer. No token, or an
-/// unknown or revoked one (or one of a deactivated owner): 401; not an administrator: 403.
+/// The owner of the presented API token, with what they may administer through it: their
+/// rights of this moment, narrowed by the token's limits. No token, or an unknown, revoked or
+/// expired one (or one of a deactivated owner): 401 `invalid_token`; a write with a read-only
+/// token: 403 `insufficient_scope`; an owner who administers nothing: 403. Every refused token
+/// is logged (never its value) for the security log's counters.
 pub struct ApiAdmin(pub Administrator);
 
 impl FromRequestParts<AppState> for ApiAdmin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(ClientAddr(client)) = ClientAddr::from_request_parts(parts, state).await;
         let Some(token) = bearer_token(&parts.headers) else {
+            if parts.headers.contains_key(AUTHORIZATION) {
+                log_refusal("malformed", None, client);
+                return Err(ApiError::unauthorized(Some("invalid_token"), "the Authorization header holds no bearer token"));
+            }
             return Err(ApiError::unauthorized(None, "an API token is required: Authorization: Bearer <token>"));
         };
-        let store = state.store.as_ref();
-        let Some((_, owner)) = store.find_api_token(&SecretDigest::of(token)).await.map_err(Error::from)? else {
-            return Err(ApiError::unauthorized(Some("invalid_token"), "the API token is unknown or revoked"));
-        };
-        let admin = Administrator::load(store, &owner).await?;
-        if !admin.is_administrator() {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the token's owner is not an administrator"));
+        // RFC 9110 §9.2.1: only the safe methods read.
+        let access = if matches!(parts.method, Method::GET | Method::HEAD) { Access::Read } else { Access::Write };
+        let now = state.clock.now();
+        match admin::authenticate_api_token(state.store.as_ref(), &SecretDigest::of(token), access, now).await? {
+            Ok((_, admin)) => Ok(Self(admin)),
+            Err(Refused { refusal, token_id }) => {
+                log_refusal(refusal.reason(), token_id, client);
+                Err(match refusal {
+                    TokenRefusal::Unknown | TokenRefusal::Revoked | TokenRefusal::OwnerInactive => {
+                        ApiError::unauthorized(Some("invalid_token"), "the API token is unknown or revoked")
+                    }
+                    TokenRefusal::Expired => ApiError::unauthorized(Some("invalid_token"), "the API token has expired"),
+                    TokenRefusal::OwnerNotAdministrator => {
+                        ApiError::new(StatusCode::FORBIDDEN, "access_denied", "the token's owner is not an administrator")
+                    }
+                    TokenRefusal::ReadOnly => ApiError::insufficient_scope("the API token is read-only: it may only read (GET)"),
+                })
+            }
         }
-        Ok(Self(admin))
     }
+}
+
+fn log_refusal(reason: &'static str, token_id: Option<i64>, client: IpAddr) {
+    tracing::warn!(target: "centralauth::security", event = "api_token_rejected", reason, token_id, client = %client, "API token refused");
 }
 
 /// A JSON body: `application/json` only (415 otherwise), within the body limit (413), and of

@@ -25,7 +25,10 @@ use crate::domain::ports::{MemberSummary, Store, UserQuery};
 pub struct MemberOut {
     pub user_id: i64,
     pub username: String,
-    pub email: String,
+    /// For administrators only: a delegated administrator manages access, not addresses
+    /// (the console shows them none either).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub is_superuser: bool,
@@ -129,7 +132,7 @@ pub async fn list(
         .map(|m| MemberOut {
             user_id: m.user.id.0,
             username: m.user.username,
-            email: m.user.email,
+            email: admin.is_full().then_some(m.user.email),
             first_name: m.user.first_name,
             last_name: m.user.last_name,
             is_superuser: m.flags.is_superuser,
@@ -141,8 +144,8 @@ pub async fn list(
 }
 
 async fn detail(store: &dyn Store, app: &Application, user: &User) -> Result<MembershipDetail, Error> {
-    let membership = store.find_membership(app.id, user.id).await?.ok_or(Error::not_found("membership"))?;
-    let view = store.membership_view(app.id, user.id).await?.ok_or(Error::not_found("membership"))?;
+    let membership = store.find_membership(app.id, user.id).await?.ok_or(Error::not_found("member"))?;
+    let view = store.membership_view(app.id, user.id).await?.ok_or(Error::not_found("member"))?;
     let groups = store.list_groups(app.id).await?;
     let permissions = store.list_permissions(app.id).await?;
     Ok(MembershipDetail {
@@ -170,7 +173,7 @@ pub async fn show(
 ) -> Result<Json<MembershipDetail>, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    let user = admin::find_user(store, &username).await?;
+    let (user, _) = admin::find_member(store, &app, &username).await?;
     Ok(Json(detail(store, &app, &user).await?))
 }
 
@@ -190,8 +193,11 @@ pub async fn save(
 ) -> Result<(StatusCode, Json<MembershipDetail>), ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    let user = admin::find_user(store, &username).await?;
-    let existed = store.find_membership(app.id, user.id).await.map_err(Error::from)?.is_some();
+    let (user, existed) = match admin::find_member(store, &app, &username).await {
+        Ok((user, _)) => (user, true),
+        Err(Error::NotFound { .. }) => (admin::find_user_to_add(&admin, store, &username).await?, false),
+        Err(e) => return Err(e.into()),
+    };
     let flags = MembershipFlags { is_superuser: body.is_superuser, is_staff: body.is_staff, is_active: body.is_active };
     let groups = body.group_ids.iter().copied().map(GroupId).collect();
     let permissions = body.permission_ids.iter().copied().map(PermissionId).collect();
@@ -219,7 +225,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let store = state.store.as_ref();
     let app = visible_application(store, &admin, &client_id).await?;
-    let user = admin::find_user(store, &username).await?;
+    let (user, _) = admin::find_member(store, &app, &username).await?;
     admin::delete_membership(&admin, store, &app, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

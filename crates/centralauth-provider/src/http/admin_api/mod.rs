@@ -41,7 +41,7 @@ const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A machine-readable code: `invalid_request`, `invalid_token`, `access_denied`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `server_error`.
+    /// `insufficient_scope` (a write with a read-only token), `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `server_error`.
     pub error: String,
     pub error_description: String,
     /// The request field at fault, for invalid input.
@@ -55,8 +55,10 @@ pub struct ErrorBody {
         title = "centralauth admin API",
         description = "Users, applications, permissions, groups, memberships, audit log and API tokens of a centralauth provider. \
                        Authenticate with an API token (`centralauth token create NAME --user USERNAME`): `Authorization: Bearer <token>`. \
-                       The token acts as its owner: an administrator manages everything, a delegated administrator only the groups \
-                       and memberships of their applications (never their own membership). Every change is one transaction and one audit entry."
+                       The token acts as its owner, with the owner's rights at the time of each request: an administrator manages everything, \
+                       a delegated administrator only the groups and memberships of their applications (never their own membership). \
+                       A token expires (90 days unless chosen otherwise, 366 at most) and may be limited further: read-only (`GET` only), \
+                       or to some applications (acting as their delegated administrator). Every change is one transaction and one audit entry."
     ),
     components(schemas(ErrorBody)),
     security(("api_token" = [])),
@@ -112,8 +114,8 @@ impl Modify for Conventions {
                     }
                 }
                 for (status, description) in [
-                    ("401", "No token, or an unknown or revoked one (with `WWW-Authenticate: Bearer`)"),
-                    ("403", "The token's owner may not do this"),
+                    ("401", "No token, or an unknown, revoked or expired one (with `WWW-Authenticate: Bearer`)"),
+                    ("403", "The token's owner may not do this, or the token is read-only (`insufficient_scope`)"),
                     ("default", "Any other error"),
                 ] {
                     responses.entry(status.to_string()).or_insert_with(|| error(description).into());

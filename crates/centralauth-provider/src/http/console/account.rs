@@ -5,12 +5,16 @@ use askama::Template;
 use axum::response::{IntoResponse, Redirect};
 use axum_extra::extract::cookie::Cookie;
 
-use super::form::FormErrors;
+use super::form::{Choice, FormErrors};
 use super::once::ShownOnce;
 use super::{Chrome, Console, ConsolePost, OrFail, Outcome};
 use axum::http::StatusCode;
 
-use crate::domain::admin::{self, TokenScope};
+use crate::domain::admin::api_tokens::{DEFAULT_LIFETIME_DAYS, MAX_LIFETIME_DAYS};
+use crate::domain::admin::{self, TokenLifetime, TokenLimits, TokenScope};
+use crate::domain::application::ApplicationId;
+use crate::domain::clock::utc_text;
+use crate::domain::ports::ApiToken;
 use crate::domain::{Error, session};
 use crate::http::shared::SESSION_COOKIE;
 
@@ -93,24 +97,93 @@ fn token_shown_once() -> ShownOnce {
 #[template(path = "console/tokens.html")]
 struct TokensPage<'a> {
     c: Chrome<'a>,
-    tokens: Vec<crate::domain::ports::ApiToken>,
+    tokens: Vec<TokenLine>,
     new_token: Option<String>,
-    name: String,
+    form: TokenForm,
+    /// The lifetimes offered, in days; "never" besides for full administrators.
+    lifetimes: &'static [i64],
+    may_choose_never: bool,
+    applications: Vec<Choice>,
     errors: FormErrors,
 }
 
-/// The administrator's own API tokens; the one just created is shown this once.
-pub async fn tokens(c: Console) -> Outcome {
-    tokens_page(&c, String::new(), FormErrors::default()).await
+/// A token as the list shows it.
+struct TokenLine {
+    id: i64,
+    name: String,
+    revoked: bool,
+    expired: bool,
+    /// When it expires, or `None` for never.
+    expires: Option<String>,
+    last_used: Option<String>,
+    read_only: bool,
+    /// The client ids it is limited to; `None`: all the owner's rights.
+    applications: Option<String>,
 }
 
-async fn tokens_page(c: &Console, name: String, errors: FormErrors) -> Outcome {
+impl TokenLine {
+    fn of(t: ApiToken, now: i64) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            revoked: t.revoked_at.is_some(),
+            expired: t.expires_at.is_some_and(|at| at <= now),
+            expires: t.expires_at.map(utc_text),
+            last_used: t.last_used_at.map(utc_text),
+            read_only: t.read_only,
+            applications: t.applications.map(|apps| apps.into_iter().map(|a| a.client_id).collect::<Vec<_>>().join(", ")),
+        }
+    }
+}
+
+/// What the creation form holds, kept across an error.
+struct TokenForm {
+    name: String,
+    /// Days, or "never".
+    expires: String,
+    read_only: bool,
+    applications: Vec<i64>,
+}
+
+impl Default for TokenForm {
+    fn default() -> Self {
+        Self { name: String::new(), expires: DEFAULT_LIFETIME_DAYS.to_string(), read_only: false, applications: Vec::new() }
+    }
+}
+
+const LIFETIMES: &[i64] = &[7, 30, DEFAULT_LIFETIME_DAYS, 180, MAX_LIFETIME_DAYS];
+
+/// The administrator's own API tokens; the one just created is shown this once.
+pub async fn tokens(c: Console) -> Outcome {
+    tokens_page(&c, TokenForm::default(), FormErrors::default()).await
+}
+
+async fn tokens_page(c: &Console, form: TokenForm, errors: FormErrors) -> Outcome {
     if !c.admin.is_administrator() {
         return Err(c.forbidden());
     }
-    let tokens = c.store().list_api_tokens(Some(c.admin.user_id)).await.or_fail(c)?;
+    let now = c.state.clock.now();
+    let tokens = c.store().list_api_tokens(Some(c.admin.user_id)).await.or_fail(c)?.into_iter().map(|t| TokenLine::of(t, now)).collect();
+    let applications = c
+        .store()
+        .list_applications()
+        .await
+        .or_fail(c)?
+        .into_iter()
+        .filter(|a| c.admin.manages(a.id))
+        .map(|a| Choice { value: a.id.0, checked: form.applications.contains(&a.id.0), label: a.name, detail: a.client_id })
+        .collect();
     let (jar, new_token) = token_shown_once().take(c.jar());
-    let page = TokensPage { c: c.chrome("account"), tokens, new_token, name, errors };
+    let page = TokensPage {
+        c: c.chrome("account"),
+        tokens,
+        new_token,
+        form,
+        lifetimes: LIFETIMES,
+        may_choose_never: c.admin.is_full(),
+        applications,
+        errors,
+    };
     let status = if page.errors.any() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let response = c.render(status, &page);
     Ok((jar, response).into_response())
@@ -121,12 +194,24 @@ pub async fn create_token(ConsolePost(c, form): ConsolePost) -> Outcome {
     if !c.admin.is_administrator() {
         return Err(c.forbidden());
     }
-    let name = form.text(&c, "name")?;
-    match admin::create_api_token(&c.admin, c.store(), c.admin.user_id, &name).await {
+    let input = TokenForm {
+        name: form.text(&c, "name")?,
+        expires: form.text(&c, "expires")?,
+        read_only: form.checked("read_only"),
+        applications: form.ids(&c, "application")?,
+    };
+    let lifetime = match input.expires.as_str() {
+        "" => TokenLifetime::Default,
+        "never" => TokenLifetime::Never,
+        days => TokenLifetime::Days(days.parse().map_err(|_| c.bad_request())?),
+    };
+    let applications = (!input.applications.is_empty()).then(|| input.applications.iter().copied().map(ApplicationId).collect());
+    let limits = TokenLimits { lifetime, read_only: input.read_only, applications };
+    match admin::create_api_token(&c.admin, c.store(), c.admin.user_id, &input.name, limits, c.state.clock.now()).await {
         Ok((_, secret)) => token_shown_once().hand_over(&c, &secret, "created"),
         Err(err) => {
-            let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
-            tokens_page(&c, name, errors).await
+            let errors = FormErrors::from_domain(c.ct, err, &[("expires_in_days", "expires"), ("never_expires", "expires")]).map_err(|e| c.fail(e))?;
+            tokens_page(&c, input, errors).await
         }
     }
 }

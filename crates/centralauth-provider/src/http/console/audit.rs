@@ -26,19 +26,8 @@ struct AuditPage<'a> {
 }
 
 impl AuditPage<'_> {
-    /// `YYYY-MM-DD HH:MM:SS UTC` (the proleptic Gregorian calendar, from days since 1970).
     fn when(&self, at: &i64) -> String {
-        let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+        crate::domain::clock::utc_text(*at)
     }
 
     fn application_name(&self, id: &Option<i64>) -> String {

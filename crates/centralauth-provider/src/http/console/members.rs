@@ -65,13 +65,7 @@ async fn list_page(c: &Console, app: Application, query: ListQuery, username: St
         link.append_pair("q", &query.q).append_pair("after", &after);
         format!("/console/applications/{}/members/?{}", app.id.0, link.finish())
     });
-    let candidates = match search(&query.find) {
-        Some(find) => {
-            let q = UserQuery { search: Some(find), active: Some(true), limit: CANDIDATES, ..Default::default() };
-            store.list_users(&q).await.or_fail(c)?
-        }
-        None => Vec::new(),
-    };
+    let candidates = admin::find_users_to_add(&c.admin, store, &query.find, CANDIDATES).await.or_fail(c)?;
     let page = ListPage {
         c: c.chrome("applications"),
         app,
@@ -99,15 +93,19 @@ pub async fn create(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
     let app = parse_id(&c, &id).await?;
     let username = form.text(&c, "username")?;
     let empty = ListQuery { q: String::new(), find: String::new(), after: String::new() };
-    let user = match username.trim() {
-        "" => None,
-        name if name.len() > 254 => None,
-        name => c.store().find_user_by_username(name).await.or_fail(&c)?,
+    let found = match admin::find_member(c.store(), &app, username.trim()).await {
+        Ok((user, _)) => Ok(user),
+        Err(Error::NotFound { .. }) => admin::find_user_to_add(&c.admin, c.store(), &username).await,
+        Err(err) => Err(err),
     };
-    let Some(user) = user else {
-        let mut errors = FormErrors::default();
-        errors.add("username", c.ct.no_such_user);
-        return list_page(&c, app, empty, username, errors).await;
+    let user = match found {
+        Ok(user) => user,
+        Err(Error::NotFound { .. }) => {
+            let mut errors = FormErrors::default();
+            errors.add("username", c.ct.no_such_user);
+            return list_page(&c, app, empty, username, errors).await;
+        }
+        Err(err) => return Err(c.fail(err)),
     };
     if c.admin.require_membership_change(app.id, user.id).is_err() {
         let mut errors = FormErrors::default();
