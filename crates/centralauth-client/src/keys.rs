@@ -69,6 +69,35 @@ impl KeyCache {
     }
 }
 
+impl KeyCache {
+    /// The provider's issuer, from the cached discovery or a fetch of it (at most one per
+    /// refetch interval after a failure).
+    pub async fn issuer(&self, provider: &ProviderClient) -> Result<String, String> {
+        let mut state = self.state.lock().await;
+        if let Some(issuer) = &state.issuer {
+            return Ok(issuer.clone());
+        }
+        if let (Some(at), Some(failure)) = (state.attempted, &state.failure)
+            && at.elapsed() < self.refetch_interval
+        {
+            return Err(failure.clone());
+        }
+        state.attempted = Some(Instant::now());
+        match fetch(provider).await {
+            Ok((issuer, keys)) => {
+                state.issuer = Some(issuer.clone());
+                state.keys = keys;
+                state.failure = None;
+                Ok(issuer)
+            }
+            Err(failure) => {
+                state.failure = Some(failure.clone());
+                Err(failure)
+            }
+        }
+    }
+}
+
 impl State {
     fn find(&self, kid: &str) -> Option<KeyLookup> {
         let issuer = self.issuer.as_ref()?;

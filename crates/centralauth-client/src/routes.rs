@@ -76,6 +76,18 @@ async fn callback(State(auth): State<CentralAuth>, session: Session, headers: He
     let Some(pending) = pending.filter(|p| query_param(&query, "state").as_deref() == Some(p.state.as_str())) else {
         return refused(&headers, "This sign-in link has expired or was not started here. Please sign in again.", &auth);
     };
+    // RFC 9207: an answer that names its issuer must name ours, or it comes from another
+    // sign-in service the browser was sent to (a mix-up attack). A Django provider names none.
+    if let Some(iss) = query_param(&query, "iss") {
+        match auth.keys().issuer(auth.provider()).await {
+            Ok(issuer) if issuer == iss => {}
+            Ok(issuer) => {
+                tracing::warn!(%iss, %issuer, "sign-in answer from another issuer refused");
+                return refused(&headers, "This sign-in answer came from another sign-in service. Please sign in again.", &auth);
+            }
+            Err(e) => return provider_failure(&headers, &auth, ProviderError::Unreachable(e)),
+        }
+    }
     if let Some(error) = query_param(&query, "error") {
         let message = if error == "access_denied" {
             "Your account has no access to this application.".to_string()

@@ -233,13 +233,21 @@ fn browser() -> reqwest::Client {
 impl Scene {
     /// A browser signed in as `username`.
     async fn signed_in(&self, username: &str) -> reqwest::Client {
+        let (browser, status) = self.callback(username, "").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{username} signs in");
+        browser
+    }
+
+    /// A sign-in started in a new browser and answered at the callback with `extra` query
+    /// parameters; the browser and the callback's status.
+    async fn callback(&self, username: &str, extra: &str) -> (reqwest::Client, StatusCode) {
         let browser = browser();
         let response = browser.get(format!("{}/centralauth/login/?next=/", self.app)).send().await.unwrap();
         let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
         let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-        let callback = browser.get(format!("{}/centralauth/login/callback/?code={username}&state={state}", self.app)).send().await.unwrap();
-        assert_eq!(callback.status(), StatusCode::SEE_OTHER, "{username} signs in");
-        browser
+        let url = format!("{}/centralauth/login/callback/?code={username}&state={state}{extra}", self.app);
+        let status = browser.get(url).header("accept", "text/html").send().await.unwrap().status();
+        (browser, status)
     }
 
     /// `/api/me` as an API client: the status and the permissions seen.
@@ -298,6 +306,23 @@ fn without(mut claims: Value, key: &str) -> Value {
 }
 
 // ---------------------------------------------------------------- tests
+
+/// RFC 9207: a callback that names an issuer is taken only from the provider's own.
+#[tokio::test]
+async fn a_sign_in_answer_from_another_issuer_is_refused() {
+    let s = scene(Duration::from_secs(10)).await;
+    s.fake.publish(&[&rsa_key("rsa-1")]);
+    let issuer = s.fake.issuer.lock().unwrap().clone();
+    let ours = format!("&iss={}", url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect::<String>());
+    let (browser, status) = s.callback("alice", &ours).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the provider's own issuer");
+    assert_eq!(s.me(&browser).await.0, StatusCode::OK);
+    let (browser, status) = s.callback("alice", "&iss=https%3A%2F%2Fevil.example%2Fo").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another issuer's answer");
+    assert_eq!(s.me(&browser).await.0, StatusCode::UNAUTHORIZED, "no session");
+    let (_, status) = s.callback("bob", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "no iss at all: a Django provider's answer");
+}
 
 #[tokio::test]
 async fn a_logout_token_ends_every_session_of_its_user_and_no_other() {
