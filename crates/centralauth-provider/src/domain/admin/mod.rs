@@ -19,7 +19,7 @@ pub use delegation::{set_delegation, set_delegation_by_id};
 pub use groups::{GroupChange, create_group, delete_group, save_group, set_group_members};
 pub use memberships::{MembershipChanges, add_membership, delete_membership, save_membership, update_membership};
 pub use users::{
-    MIN_PASSWORD_LENGTH, UserInput, UserUpdate, change_own_password, check_password, create_user, ensure_administrator, find_user,
+    MIN_PASSWORD_LENGTH, UserInput, UserUpdate, change_own_password, check_password, create_user, end_user_sessions, ensure_administrator, find_user,
     generate_password, set_password, update_user,
 };
 

@@ -65,8 +65,9 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
         errors.add("new_password_again", c.ct.passwords_differ);
     } else {
         // A wrong current password counts against the account's sign-in budget (the domain
-        // records it), so a session left open is no way to guess the password.
-        match admin::change_own_password(c.store(), c.admin.user_id, &current, &new, c.state.clock.now()).await {
+        // records it), so a session left open is no way to guess the password. This browser's
+        // session stays signed in; every other one ends.
+        match admin::change_own_password(c.store(), c.admin.user_id, &c.session(), &current, &new, c.state.clock.now()).await {
             Ok(_) => return c.redirect("/console/account/?notice=password"),
             Err(Error::RateLimited) => return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited)),
             Err(Error::Invalid { field: "current_password", .. }) => errors.add("current_password", c.ct.current_password_wrong),
