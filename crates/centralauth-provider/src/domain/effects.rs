@@ -105,7 +105,7 @@ pub fn membership_created(actor: &Actor, created: &Membership) -> Effects {
 pub fn membership_updated(actor: &Actor, before: &Membership, after: &Membership) -> Effects {
     let mut effects = Effects::audit(membership_entry(actor, "membership.update", after).before(before).after(after));
     if before.flags.is_active && !after.flags.is_active {
-        effects = effects.withdraw(after.user_id, None, Some(Tokens::Application(after.application_id)));
+        effects.withdrawal = Some(membership_withdrawal(after.user_id, after.application_id));
     }
     match super::oidc::membership_change_event(before, after) {
         Some(kind) => effects.event(kind, after.user_id, Recipients::Application(after.application_id)),
@@ -116,8 +116,8 @@ pub fn membership_updated(actor: &Actor, before: &Membership, after: &Membership
 /// A membership deleted: its token families are revoked; when it was active, the user is
 /// signed out of the application.
 pub fn membership_deleted(actor: &Actor, before: &Membership) -> Effects {
-    let effects = Effects::audit(membership_entry(actor, "membership.delete", before).before(before))
-        .withdraw(before.user_id, None, Some(Tokens::Application(before.application_id)));
+    let mut effects = Effects::audit(membership_entry(actor, "membership.delete", before).before(before));
+    effects.withdrawal = Some(membership_withdrawal(before.user_id, before.application_id));
     if before.flags.is_active {
         effects.event(EventKind::Logout, before.user_id, Recipients::Application(before.application_id))
     } else {
@@ -138,17 +138,34 @@ pub fn user_created(actor: &Actor, created: &User) -> Effects {
 pub fn user_updated(actor: &Actor, before: &User, after: &User, changes: &UserChanges) -> Effects {
     let action = if changes.password_hash.is_some() { "user.update_password" } else { "user.update" };
     let mut effects = Effects::audit(AuditEntry::new(actor, action, &after.username).user(after.id.0).before(before).after(after));
-    if before.is_active && !after.is_active {
-        effects = effects.withdraw(after.id, Some(Sessions::All), Some(Tokens::All));
+    let deactivated = before.is_active && !after.is_active;
+    effects.withdrawal = account_withdrawal(after.id, deactivated, changes.password_hash.is_some(), changes.keep_session.as_ref());
+    if deactivated {
         effects = effects.event(EventKind::Logout, after.id, Recipients::ActiveMembershipsOf(after.id));
-    } else if changes.password_hash.is_some() {
-        let sessions = match &changes.keep_session {
-            Some(current) => Sessions::AllBut(current.clone()),
-            None => Sessions::All,
-        };
-        effects = effects.withdraw(after.id, Some(sessions), Some(Tokens::All));
     }
     effects
+}
+
+/// What a change of an account withdraws: a deactivation or a new password ends the user's
+/// sessions (but `keep_session`, the one a user changed their own password in) and revokes
+/// every token family of theirs, so that whoever held them keeps nothing and a reactivation
+/// brings nothing back. Also the rule of the Django import's updates.
+pub fn account_withdrawal(user: UserId, deactivated: bool, new_password: bool, keep_session: Option<&SecretDigest>) -> Option<Withdrawal> {
+    if !(deactivated || new_password) {
+        return None;
+    }
+    // A deactivated account keeps no session, whoever deactivated it.
+    let sessions = match keep_session {
+        Some(current) if !deactivated => Sessions::AllBut(current.clone()),
+        _ => Sessions::All,
+    };
+    Some(Withdrawal { user, sessions: Some(sessions), tokens: Some(Tokens::All) })
+}
+
+/// What deactivating or removing a membership withdraws: the application's token families of
+/// the user (the provider's sessions are not the application's). Also the Django import's rule.
+pub fn membership_withdrawal(user: UserId, app: ApplicationId) -> Withdrawal {
+    Withdrawal { user, sessions: None, tokens: Some(Tokens::Application(app)) }
 }
 
 /// An administrator ended a user's sessions (`user.end_sessions`), and with `revoke_tokens`
