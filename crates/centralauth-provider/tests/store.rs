@@ -1,7 +1,7 @@
 //! Store conformance: the rules the store itself guarantees, run in-process against SQLite, and
 //! against PostgreSQL with `CENTRALAUTH_TEST_BACKEND=postgres`.
 
-use centralauth_provider::domain::application::{ClientId, NewApplication, PkcePolicy, TokenLifetimes};
+use centralauth_provider::domain::application::{ApplicationId, ClientId, NewApplication, PkcePolicy, TokenLifetimes};
 use centralauth_provider::domain::audit::Actor;
 use centralauth_provider::domain::membership::{MembershipFlags, MembershipSpec};
 use centralauth_provider::domain::permission::{Declared, PermissionKey};
@@ -544,11 +544,15 @@ async fn what_user_answers_follows_every_change_at_once_whichever_process_makes_
     let rename = UserChanges { first_name: Some("Alice".into()), ..Default::default() };
     other.update_user(alice.id, &rename, &actor()).await.unwrap();
     assert_eq!(seen().await, expect("", true, true, "Alice"), "the account");
-    let deactivate = UserChanges { is_active: Some(false), ..Default::default() };
-    other.update_user(alice.id, &deactivate, &actor()).await.unwrap();
-    assert_eq!(seen().await, expect("", true, false, "Alice"), "a deactivated account");
     other.delete_membership(app.id, alice.id, &actor()).await.unwrap();
-    assert_eq!(seen().await, None, "no membership");
+    // Removing the membership revokes the application's tokens of the user (issue #13), so
+    // nothing answers from memory for the token any more.
+    assert!(store.access_token_view(&token, now).await.unwrap().is_none(), "no membership, no token");
+    let bob = user(store, "bob").await;
+    let bobs = access_token(store, &app, bob.id).await;
+    assert!(store.access_token_view(&bobs, now).await.unwrap().expect("an active token").view.is_none(), "a user without membership");
+    other.insert_membership(&MembershipSpec { user_id: bob.id, ..spec.clone() }, &actor()).await.unwrap();
+    assert!(store.access_token_view(&bobs, now).await.unwrap().unwrap().view.is_some(), "a membership given");
 }
 
 #[tokio::test]
@@ -607,4 +611,156 @@ async fn a_throttle_count_changes_only_from_what_its_writer_saw() {
     other.clear_throttle(key).await.unwrap();
     assert_eq!(f.store.find_throttle(key).await.unwrap(), None);
     assert_eq!(f.store.find_throttle("account:2").await.unwrap(), None, "keys are apart");
+}
+
+/// A grant of `app` to `user` made in the provider session `sid`: its access and refresh token.
+async fn grant_in(store: &dyn Store, app: ApplicationId, user: UserId, sid: &str, scope: &str) -> NewTokenPair {
+    let now = clock::Clock::now(&clock::SystemClock);
+    let code = NewAuthorizationCode {
+        digest: Secret::generate().digest(),
+        grant: CodeGrant {
+            application_id: app,
+            user_id: user,
+            redirect_uri: String::new(),
+            scope: Scope::from_stored(scope),
+            code_challenge: None,
+            expires_at: now + 60,
+        },
+        auth_time: now,
+        nonce: None,
+        sid: Some(sid.into()),
+    };
+    store.insert_authorization_code(&code).await.unwrap();
+    let tokens = token_pair(now);
+    store.exchange_authorization_code(&code.digest, app, now, &|_: &CodeGrant| Ok(()), &tokens).await.unwrap();
+    tokens
+}
+
+/// Whether the access and the refresh token are still active for introspection.
+async fn live(store: &dyn Store, tokens: &NewTokenPair) -> (bool, bool) {
+    let now = clock::Clock::now(&clock::SystemClock);
+    (
+        store.find_active_access_token(&tokens.access, now).await.unwrap().is_some_and(|t| t.grants_access()),
+        store.find_active_refresh_token(&tokens.refresh, now).await.unwrap().is_some_and(|t| t.grants_access()),
+    )
+}
+
+/// alice, a member of a listening application (`events`, with a back-channel URI) and of
+/// `quiet`, signed in in two browser sessions: a grant of each application in session one, an
+/// `offline_access` grant of `events` in session two.
+struct SignedIn {
+    alice: UserId,
+    events: ApplicationId,
+    sessions: [SecretDigest; 2],
+    events_grant: NewTokenPair,
+    quiet_grant: NewTokenPair,
+    offline_grant: NewTokenPair,
+}
+
+async fn signed_in(store: &dyn Store) -> SignedIn {
+    let (events, spec) = listening_application(store).await;
+    let quiet = application(store, "quiet").await;
+    store.insert_membership(&MembershipSpec { application_id: quiet.id, ..spec.clone() }, &actor()).await.unwrap();
+    let now = clock::Clock::now(&clock::SystemClock);
+    let sessions = [Secret::generate().digest(), Secret::generate().digest()];
+    for (session, sid) in sessions.iter().zip(["sid-one", "sid-two"]) {
+        store.insert_session(session, spec.user_id, sid, now, now + 3600).await.unwrap();
+    }
+    SignedIn {
+        alice: spec.user_id,
+        events: events.id,
+        events_grant: grant_in(store, events.id, spec.user_id, "sid-one", "openid").await,
+        quiet_grant: grant_in(store, quiet.id, spec.user_id, "sid-one", "openid").await,
+        offline_grant: grant_in(store, events.id, spec.user_id, "sid-two", "openid offline_access").await,
+        sessions,
+    }
+}
+
+impl SignedIn {
+    async fn sessions_left(&self, store: &dyn Store) -> [bool; 2] {
+        let now = clock::Clock::now(&clock::SystemClock);
+        [store.find_session(&self.sessions[0], now).await.unwrap().is_some(), store.find_session(&self.sessions[1], now).await.unwrap().is_some()]
+    }
+
+    async fn grants_left(&self, store: &dyn Store) -> [(bool, bool); 3] {
+        [live(store, &self.events_grant).await, live(store, &self.quiet_grant).await, live(store, &self.offline_grant).await]
+    }
+}
+
+/// The back-channel logouts queued so far: (sid, subject) per delivery.
+async fn logouts(store: &dyn Store) -> Vec<Option<String>> {
+    let now = clock::Clock::now(&clock::SystemClock);
+    let mut sids: Vec<Option<String>> =
+        store.claim_due_events(now + 1, now + 30, 100).await.unwrap().into_iter().filter(|e| e.kind.as_str() == "logout").map(|e| e.sid).collect();
+    sids.sort();
+    sids
+}
+
+#[tokio::test]
+async fn deactivation_ends_every_session_and_revokes_every_token_family_and_reactivation_brings_none_back() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let s = signed_in(store).await;
+    assert_eq!((s.sessions_left(store).await, s.grants_left(store).await), ([true, true], [(true, true); 3]));
+    store.update_user(s.alice, &UserChanges { is_active: Some(false), ..Default::default() }, &actor()).await.unwrap();
+    store.update_user(s.alice, &UserChanges { is_active: Some(true), ..Default::default() }, &actor()).await.unwrap();
+    assert_eq!((s.sessions_left(store).await, s.grants_left(store).await), ([false, false], [(false, false); 3]));
+    // The listening application is told: once for the account (no sid), once per session that
+    // had its grants (as at sign-out).
+    assert_eq!(logouts(store).await, [None, Some("sid-one".into()), Some("sid-two".into())]);
+}
+
+#[tokio::test]
+async fn a_new_password_ends_every_session_but_the_one_kept_and_revokes_every_token_family() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let s = signed_in(store).await;
+    let own = UserChanges { password_hash: Some("x".into()), keep_session: Some(s.sessions[1].clone()), ..Default::default() };
+    store.update_user(s.alice, &own, &actor()).await.unwrap();
+    assert_eq!((s.sessions_left(store).await, s.grants_left(store).await), ([false, true], [(false, false); 3]));
+    assert_eq!(logouts(store).await, [Some("sid-one".into())]);
+    store.update_user(s.alice, &UserChanges { password_hash: Some("y".into()), ..Default::default() }, &actor()).await.unwrap();
+    assert_eq!(s.sessions_left(store).await, [false, false], "an administrator's reset keeps none");
+}
+
+#[tokio::test]
+async fn withdrawing_a_membership_revokes_that_applications_token_families_only() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let s = signed_in(store).await;
+    let mut membership = store.find_membership(s.events, s.alice).await.unwrap().unwrap();
+    membership.flags.is_active = false;
+    let spec = MembershipSpec {
+        application_id: s.events,
+        user_id: s.alice,
+        flags: membership.flags,
+        groups: membership.groups.clone(),
+        permissions: membership.permissions.clone(),
+    };
+    store.update_membership(&spec, &actor()).await.unwrap();
+    assert_eq!(s.grants_left(store).await, [(false, false), (true, true), (false, false)]);
+    assert_eq!(s.sessions_left(store).await, [true, true], "the provider's sessions are not the application's");
+    let reactivated = MembershipSpec { flags: MembershipFlags { is_active: true, ..spec.flags }, ..spec };
+    store.update_membership(&reactivated, &actor()).await.unwrap();
+    assert_eq!(s.grants_left(store).await, [(false, false), (true, true), (false, false)], "reactivation brings nothing back");
+    let quiet = store.find_application_by_client_id("quiet").await.unwrap().unwrap();
+    store.delete_membership(quiet.id, s.alice, &actor()).await.unwrap();
+    assert_eq!(s.grants_left(store).await, [(false, false); 3]);
+}
+
+#[tokio::test]
+async fn an_administrator_ends_a_users_sessions_with_or_without_their_token_families_in_one_audited_change() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let s = signed_in(store).await;
+    let ended = store.end_user_access(s.alice, false, &actor()).await.unwrap();
+    assert_eq!((ended.sessions, ended.token_families), (2, 2));
+    // As at sign-out: the sessions' grants go, the offline_access one stays.
+    assert_eq!((s.sessions_left(store).await, s.grants_left(store).await), ([false, false], [(false, false), (false, false), (true, true)]));
+    let ended = store.end_user_access(s.alice, true, &actor()).await.unwrap();
+    assert_eq!((ended.sessions, ended.token_families), (0, 1));
+    assert_eq!(s.grants_left(store).await, [(false, false); 3]);
+    let audit = store.recent_audit(10).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "user.end_sessions").count(), 2);
+    assert!(matches!(store.end_user_access(UserId(999_999), true, &actor()).await, Err(StoreError::NotFound)));
 }

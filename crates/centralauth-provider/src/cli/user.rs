@@ -1,4 +1,4 @@
-//! `user create|list|update|delegate`.
+//! `user create|list|update|delegate|end-sessions`.
 
 use clap::{Args, Subcommand};
 
@@ -21,6 +21,15 @@ pub enum UserCommand {
     },
     /// Change a user's details, state or password.
     Update(UpdateArgs),
+    /// End every session of a user (the applications signed in through each are told) and revoke
+    /// their tokens in every application: an incident response.
+    EndSessions {
+        username: String,
+        /// End only the sessions, as signing out does: the grants made in them go, those that
+        /// outlive a session (offline_access) stay. Without it every token family goes too.
+        #[arg(long)]
+        sessions_only: bool,
+    },
     /// Make a user the delegated administrator of exactly these applications (none: no longer one).
     Delegate {
         username: String,
@@ -112,6 +121,11 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
             };
             let user = admin::update_user(&cli, store, user.id, update).await?;
             println!("updated user {}", user.username);
+        }
+        UserCommand::EndSessions { username, sessions_only } => {
+            let user = admin::find_user(store, &username).await?;
+            let ended = admin::end_user_sessions(&cli, store, user.id, !sessions_only).await?;
+            println!("ended {} sessions of {}, revoked {} token families", ended.sessions, user.username, ended.token_families);
         }
         UserCommand::Delegate { username, apps } => {
             let user = admin::find_user(store, &username).await?;

@@ -119,6 +119,9 @@ pub struct UserChanges {
     pub is_active: Option<bool>,
     pub role: Option<Role>,
     pub password_hash: Option<String>,
+    /// With a new password: the session (the cookie's digest) of the user who set it, which
+    /// stays signed in while every other session ends.
+    pub keep_session: Option<crate::domain::secret::SecretDigest>,
 }
 
 impl User {

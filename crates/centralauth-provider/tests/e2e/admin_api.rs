@@ -370,6 +370,52 @@ async fn a_delegated_administrator_manages_only_their_applications_groups_and_me
 }
 
 #[tokio::test]
+async fn an_administrator_ends_a_users_sessions_and_resets_their_password_over_the_api() {
+    let p = TestProvider::with_scene(&[]).await;
+    p.create_user("dana", "dana-password-1").await;
+    p.cli(&["user", "delegate", "dana", "--app", "client1"], None).await;
+    let admin = Api::for_user(&p, "admin").await;
+    let dana = Api::for_user(&p, "dana").await;
+    let browser = Browser::new();
+    let grant = Grant::of_alice(&p, &browser, "client1").await;
+
+    // A delegated administrator manages no user, not even a member of their application.
+    dana.refused(Method::POST, "/users/alice/end-sessions", None, StatusCode::FORBIDDEN).await;
+    admin.refused(Method::POST, "/users/nobody/end-sessions", None, StatusCode::NOT_FOUND).await;
+    let answer = admin.refused(Method::POST, "/users/alice/end-sessions?revoke_tokens=maybe", None, StatusCode::BAD_REQUEST).await;
+    assert_eq!(answer["field"], "revoke_tokens", "{answer}");
+    assert!(has_session(&p, &browser).await);
+    grant.assert_standing(&p, "after the refusals").await;
+
+    let answer = admin.change(Method::POST, "/users/alice/end-sessions", None, StatusCode::OK).await;
+    assert_eq!(answer, json!({"sessions_ended": 1, "token_families_revoked": 1}));
+    assert!(!has_session(&p, &browser).await);
+    grant.assert_withdrawn(&p, "sessions ended over the API").await;
+
+    // `revoke_tokens=false` ends the sessions as signing out does.
+    let browser = Browser::new();
+    let grant = Grant::of_alice(&p, &browser, "client1").await;
+    let answer = admin.change(Method::POST, "/users/alice/end-sessions?revoke_tokens=false", None, StatusCode::OK).await;
+    assert_eq!(answer, json!({"sessions_ended": 1, "token_families_revoked": 1}), "the session's own grant");
+    assert!(!has_session(&p, &browser).await);
+    grant.assert_withdrawn(&p, "a grant made in the ended session").await;
+
+    // A password reset ends every session and revokes the tokens.
+    let browser = Browser::new();
+    let grant = Grant::of_alice(&p, &browser, "client1").await;
+    admin.change(Method::POST, "/users/alice/password", Some(json!({"password": "alice-new-password"})), StatusCode::OK).await;
+    assert!(!has_session(&p, &browser).await);
+    grant.assert_withdrawn(&p, "password reset over the API").await;
+
+    // So does a deactivation.
+    let browser = Browser::new();
+    let grant = Grant::of_alice_with(&p, &browser, "client1", "alice-new-password").await;
+    admin.change(Method::PATCH, "/users/alice", Some(json!({"is_active": false})), StatusCode::OK).await;
+    assert!(!has_session(&p, &browser).await);
+    grant.assert_withdrawn(&p, "deactivated over the API").await;
+}
+
+#[tokio::test]
 async fn the_openapi_document_is_served_without_a_token_and_describes_every_route() {
     let p = TestProvider::start().await;
     let response = http().get(p.url("/api/v1/openapi.json")).send().await.unwrap();
@@ -380,6 +426,7 @@ async fn the_openapi_document_is_served_without_a_token_and_describes_every_rout
     for (path, method) in [
         ("/api/v1/users", "post"),
         ("/api/v1/users/{username}/delegated-applications", "put"),
+        ("/api/v1/users/{username}/end-sessions", "post"),
         ("/api/v1/applications/{client_id}/rotate-secret", "post"),
         ("/api/v1/applications/{client_id}/permissions", "get"),
         ("/api/v1/applications/{client_id}/groups/{id}/members", "put"),

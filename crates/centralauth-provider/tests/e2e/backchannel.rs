@@ -220,6 +220,20 @@ async fn deactivation_logs_out_and_permission_changes_are_pushed_within_a_second
 }
 
 #[tokio::test]
+async fn an_administrator_ending_a_users_sessions_tells_the_application_of_each_session() {
+    let p = TestProvider::with_scene(&[]).await;
+    let mut receiver = Receiver::start().await;
+    with_receiver(&p, &receiver.uri()).await;
+    let tokens = sign_in(&p, &Browser::new(), "openid").await;
+    let signed_in = claims_of(tokens["id_token"].as_str().unwrap());
+    p.cli(&["user", "end-sessions", "alice"], None).await;
+    let (typ, claims) = verify(&p, &receiver.next(Duration::from_secs(1)).await.token()).await;
+    assert_eq!((typ.as_str(), &claims["sub"], &claims["sid"]), ("logout+jwt", &signed_in["sub"], &signed_in["sid"]));
+    receiver.nothing_for(Duration::from_millis(600)).await;
+    assert_eq!(refresh(&p, &tokens).await, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn deliveries_are_retried_while_the_receiver_is_down_and_survive_a_provider_restart() {
     let p = TestProvider::with_scene(&[]).await;
     // A port with nobody listening yet: the receiver is down.

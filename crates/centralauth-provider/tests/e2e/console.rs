@@ -552,6 +552,7 @@ async fn console_delegated_administrator_manages_only_their_applications() {
         (format!("/console/applications/{client1}/delete"), vec![], StatusCode::FORBIDDEN),
         (format!("/console/users/{bob}/"), vec![("is_active", "on"), ("administrator", "on")], StatusCode::FORBIDDEN),
         (format!("/console/users/{bob}/delegation"), vec![("application", "2")], StatusCode::FORBIDDEN),
+        (format!("/console/users/{alice}/end-sessions"), vec![("revoke_tokens", "on")], StatusCode::FORBIDDEN),
         ("/console/applications/".into(), application_form("Mine", "", REDIRECT_URI), StatusCode::FORBIDDEN),
     ];
     for (action, fields, status) in refused {
@@ -635,6 +636,43 @@ async fn console_user_changes_password_with_the_current_one_and_signs_out_everyw
         assert!(location(&response).starts_with("/account/login/"), "every session ended");
     }
     assert_eq!(p.db.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = {}", user_id(&p, "alice").await)).await, 0);
+}
+
+#[tokio::test]
+async fn console_administrator_ends_a_users_sessions_and_resets_their_password() {
+    let p = TestProvider::with_scene(&[]).await;
+    let user_page = format!("/console/users/{}/", user_id(&p, "alice").await);
+    let alices = Browser::new();
+    let grant = Grant::of_alice(&p, &alices, "client1").await;
+    let browser = admin(&p).await;
+    let (_, html) = page(&browser, &p, &user_page).await;
+    assert!(html.contains("id=\"end-sessions-form\"") && html.contains("id=\"revoke-tokens\" checked"), "{html}");
+    let unprotected = browser.post_form(&p.url(&format!("{user_page}end-sessions")), &[("revoke_tokens", "on")]).await;
+    assert_eq!(unprotected.status(), StatusCode::FORBIDDEN, "no CSRF token, no change");
+    assert!(has_session(&p, &alices).await);
+
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}end-sessions"), &[("revoke_tokens", "on")]).await;
+    assert_eq!((response.status(), location(&response)), (StatusCode::SEE_OTHER, format!("{user_page}?notice=sessions_ended")));
+    let (_, html) = page(&browser, &p, &location(&response)).await;
+    assert!(html.contains("The user&#39;s sessions are ended.") || html.contains("The user's sessions are ended."), "{html}");
+    assert!(!has_session(&p, &alices).await);
+    grant.assert_withdrawn(&p, "sessions ended in the console").await;
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'user.end_sessions' AND actor = 'user:admin'").await, 1);
+    assert_eq!(page(&browser, &p, &user_page).await.0, StatusCode::OK, "the administrator's own session is not alice's");
+
+    let alices = Browser::new();
+    let grant = Grant::of_alice(&p, &alices, "client1").await;
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}password"), &[("password", "alice-new-password")]).await;
+    assert_eq!(location(&response), format!("{user_page}?notice=password_reset"));
+    assert!(!has_session(&p, &alices).await, "a password reset ends the user's sessions");
+    grant.assert_withdrawn(&p, "password reset in the console").await;
+
+    let alices = Browser::new();
+    let grant = Grant::of_alice_with(&p, &alices, "client1", "alice-new-password").await;
+    let response = submit(&browser, &p, &user_page, &format!("{user_page}deactivate"), &[]).await;
+    assert_eq!(location(&response), format!("{user_page}?notice=deactivated"));
+    assert!(!has_session(&p, &alices).await, "deactivation ends the user's sessions");
+    grant.assert_withdrawn(&p, "deactivated in the console").await;
 }
 
 #[tokio::test]

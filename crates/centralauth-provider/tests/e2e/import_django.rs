@@ -290,6 +290,24 @@ async fn changes_made_in_django_are_taken_and_changes_on_both_sides_are_conflict
 }
 
 #[tokio::test]
+async fn an_import_that_deactivates_a_user_ends_their_sessions_and_tokens_for_good() {
+    let django = DjangoDatabase::with_scene().await;
+    let ours = TestDatabase::create().await;
+    import(&ours, &["--from", django.url()]).await;
+    let p = TestProvider::start_on(ours.clone(), &[]).await;
+    let browser = Browser::new();
+    let grant = Grant::of_alice(&p, &browser, "client1").await;
+    for active in ["FALSE", "TRUE"] {
+        django.execute(&format!("UPDATE auth_user SET is_active = {active} WHERE username = 'alice'")).await;
+        let out = import(&ours, &["--from", django.url()]).await;
+        assert!(out.lines().any(|l| l == "update user alice: is_active"), "{out}");
+    }
+    assert!(!has_session(&p, &browser).await, "the old session does not come back with the reactivation");
+    grant.assert_withdrawn(&p, "deactivated by an import").await;
+    p.stop().await;
+}
+
+#[tokio::test]
 async fn a_user_made_here_by_hand_is_a_conflict_and_keeps_what_is_here() {
     let django = DjangoDatabase::with_scene().await;
     let ours = TestDatabase::create().await;

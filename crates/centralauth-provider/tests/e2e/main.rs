@@ -15,3 +15,4 @@ mod import_django;
 mod memory;
 mod oidc;
 mod storage;
+mod withdrawal;

@@ -515,3 +515,82 @@ pub async fn sign_in(p: &TestProvider, browser: &Browser, query: &[(&str, &str)]
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
+
+/// What alice got from one application in one sign-in: the token pair of an `openid`
+/// authorization code, to ask introspection, the token endpoint and userinfo about.
+pub struct Grant {
+    pub client: &'static str,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Grant {
+    /// Signs alice in with `browser` (or reuses its session) and exchanges a code of `client`.
+    pub async fn of_alice(p: &TestProvider, browser: &Browser, client: &'static str) -> Grant {
+        Self::of_alice_with(p, browser, client, ALICE_PASSWORD).await
+    }
+
+    pub async fn of_alice_with(p: &TestProvider, browser: &Browser, client: &'static str, password: &str) -> Grant {
+        let code = p.code_for(browser, "alice", password, &[("client_id", client), ("scope", "openid")]).await;
+        let (status, body) = p
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("client_id", client),
+                ("client_secret", SECRET),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        Grant { client, access: body["access_token"].as_str().unwrap().into(), refresh: body["refresh_token"].as_str().unwrap().into() }
+    }
+
+    async fn introspect(&self, p: &TestProvider, token: &str) -> bool {
+        let response = http().post(p.provider("/o/introspect/")).basic_auth(self.client, Some(SECRET)).form(&[("token", token)]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["active"].as_bool().expect("introspection says active or not")
+    }
+
+    /// RFC 7662 `active` of the access token and of the refresh token.
+    pub async fn introspection(&self, p: &TestProvider) -> (bool, bool) {
+        (self.introspect(p, &self.access).await, self.introspect(p, &self.refresh).await)
+    }
+
+    /// The status of userinfo with the access token, and its RFC 6750 error.
+    pub async fn userinfo(&self, p: &TestProvider) -> (StatusCode, String) {
+        let response = http().get(p.provider("/o/userinfo/")).bearer_auth(&self.access).send().await.unwrap();
+        let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (response.status(), challenge)
+    }
+
+    /// A refresh with the refresh token (rotates it when it works).
+    pub async fn refresh(&self, p: &TestProvider) -> (StatusCode, Value) {
+        p.token(&[("grant_type", "refresh_token"), ("refresh_token", &self.refresh), ("client_id", self.client), ("client_secret", SECRET)]).await
+    }
+
+    /// Everything says the grant is dead: both tokens inactive, userinfo 401 `invalid_token`,
+    /// the refresh `invalid_grant`.
+    pub async fn assert_withdrawn(&self, p: &TestProvider, what: &str) {
+        assert_eq!(self.introspection(p).await, (false, false), "{what}: introspection of the access and the refresh token");
+        let (status, challenge) = self.userinfo(p).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: userinfo");
+        assert!(challenge.contains("error=\"invalid_token\""), "{what}: {challenge}");
+        let (status, body) = self.refresh(p).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{what}: refresh {body}");
+    }
+
+    /// Both tokens active and userinfo answers (nothing is written).
+    pub async fn assert_standing(&self, p: &TestProvider, what: &str) {
+        assert_eq!(self.introspection(p).await, (true, true), "{what}: introspection");
+        assert_eq!(self.userinfo(p).await.0, StatusCode::OK, "{what}: userinfo");
+    }
+}
+
+/// Whether the browser still has a live session at the provider: an authorization request
+/// goes straight back to the client, or to the sign-in page.
+pub async fn has_session(p: &TestProvider, browser: &Browser) -> bool {
+    let response = browser.get(&p.authorize_url(&[])).await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{:?}", response.text().await);
+    !location(&response).starts_with("/account/login/")
+}

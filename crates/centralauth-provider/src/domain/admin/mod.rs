@@ -21,7 +21,7 @@ pub use memberships::{
     MembershipChanges, add_membership, delete_membership, find_member, find_user_to_add, find_users_to_add, save_membership, update_membership,
 };
 pub use users::{
-    MIN_PASSWORD_LENGTH, UserInput, UserUpdate, change_own_password, check_password, create_user, ensure_administrator, find_user,
+    MIN_PASSWORD_LENGTH, UserInput, UserUpdate, change_own_password, check_password, create_user, end_user_sessions, ensure_administrator, find_user,
     generate_password, set_password, update_user,
 };
 

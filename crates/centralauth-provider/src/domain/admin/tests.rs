@@ -110,6 +110,10 @@ impl UserStore for Fake {
     async fn end_user_sessions(&self, _: UserId, _: UnixTime) -> StoreResult<Vec<EndedSession>> {
         Ok(vec![])
     }
+    async fn end_user_access(&self, user: UserId, revoke_tokens: bool, actor: &Actor) -> StoreResult<crate::domain::effects::Withdrawn> {
+        self.wrote(format!("end_user_access {} tokens={revoke_tokens} by {}", user.0, actor.label()));
+        Ok(Default::default())
+    }
 }
 
 #[async_trait]
@@ -212,6 +216,15 @@ async fn an_administrator_cannot_deactivate_or_demote_themselves() {
 }
 
 #[tokio::test]
+async fn a_full_administrator_ends_another_users_sessions_with_or_without_their_tokens() {
+    let store = Fake::default();
+    let alice = full(&store).await;
+    end_user_sessions(&alice, &store, BOB, true).await.unwrap();
+    end_user_sessions(&alice, &store, BOB, false).await.unwrap();
+    assert_eq!(store.writes(), ["end_user_access 2 tokens=true by user:user1", "end_user_access 2 tokens=false by user:user1"]);
+}
+
+#[tokio::test]
 async fn the_cli_is_a_full_administrator_audited_as_cli_and_nobodys_account() {
     let store = Fake::default();
     let cli = Administrator::cli();
@@ -227,6 +240,7 @@ async fn a_delegated_administrator_manages_only_the_memberships_and_groups_of_th
     // Accounts, applications' settings and delegation are a full administrator's.
     assert!(matches!(create_user(&alice, &store, UserInput { username: "eve".into(), ..Default::default() }).await, Err(Error::Forbidden)));
     assert!(matches!(update_user(&alice, &store, BOB, UserUpdate::default()).await, Err(Error::Forbidden)));
+    assert!(matches!(end_user_sessions(&alice, &store, BOB, true).await, Err(Error::Forbidden)));
     assert!(matches!(set_delegation_by_id(&alice, &store, &user(ALICE, Role::User), &[OTHER_APP]).await, Err(Error::Forbidden)));
     // Another application's memberships and groups are out of reach.
     let flags = MembershipFlags { is_active: true, ..Default::default() };

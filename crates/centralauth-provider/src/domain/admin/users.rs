@@ -1,13 +1,16 @@
-//! Provider accounts: create, change, set a password. Administrators only; nobody deactivates
-//! or demotes themselves (an installation must not lose its last way in).
+//! Provider accounts: create, change, set a password, end their sessions. Administrators only;
+//! nobody deactivates or demotes themselves (an installation must not lose its last way in).
+//! Deactivation and every password change end the user's sessions and revoke their token
+//! families (`effects::user_updated`).
 
 use crate::domain::audit::Actor;
 use crate::domain::authz::Administrator;
 use crate::domain::password;
 use crate::domain::clock::UnixTime;
+use crate::domain::effects::Withdrawn;
 use crate::domain::throttle;
 use crate::domain::ports::{LoginThrottleStore, UserStore};
-use crate::domain::secret::Secret;
+use crate::domain::secret::{Secret, SecretDigest};
 use crate::domain::user::{Email, NewUser, Role, User, UserChanges, UserId, Username, parse_name as parse_person_name};
 use crate::domain::{Error, Result};
 
@@ -129,27 +132,41 @@ pub async fn update_user<S: UserStore + ?Sized>(admin: &Administrator, store: &S
             Some(pw) => Some(hash_password(pw).await?),
             None => None,
         },
+        keep_session: None,
     };
     Ok(store.update_user(user, &changes, &admin.actor()).await?)
 }
 
-/// Sets a new password for a user (an administrator's act).
+/// Sets a new password for a user (an administrator's act): every session of the user ends.
 pub async fn set_password<S: UserStore + ?Sized>(admin: &Administrator, store: &S, user: UserId, password: &str) -> Result<User> {
     admin.require_full()?;
-    write_password(store, user, password, &admin.actor()).await
+    write_password(store, user, password, &admin.actor(), None).await
 }
 
-async fn write_password<S: UserStore + ?Sized>(store: &S, user: UserId, password: &str, actor: &Actor) -> Result<User> {
-    let changes = UserChanges { password_hash: Some(hash_password(password).await?), ..Default::default() };
+/// Writes a new password; every session of the user but `keep_session` ends and their token
+/// families are revoked with it (`effects::user_updated`).
+async fn write_password<S: UserStore + ?Sized>(store: &S, user: UserId, password: &str, actor: &Actor, keep_session: Option<&SecretDigest>) -> Result<User> {
+    let changes = UserChanges { password_hash: Some(hash_password(password).await?), keep_session: keep_session.cloned(), ..Default::default() };
     Ok(store.update_user(user, &changes, actor).await?)
+}
+
+/// Ends every session of a user (the applications signed in through each are told by
+/// back-channel logout, as at sign-out) and, with `revoke_tokens`, revokes their token families
+/// in every application, `offline_access` ones included: an administrator's incident response.
+/// Audited as `user.end_sessions`. Full administrators only, as every act on a user.
+pub async fn end_user_sessions<S: UserStore + ?Sized>(admin: &Administrator, store: &S, user: UserId, revoke_tokens: bool) -> Result<Withdrawn> {
+    admin.require_full()?;
+    Ok(store.end_user_access(user, revoke_tokens, &admin.actor()).await?)
 }
 
 /// A user changes their own password, proving the current one first. A wrong current password
 /// counts against the account's sign-in budget (`RateLimited` once it is spent): a session left
-/// open must not become a way to guess the password.
+/// open must not become a way to guess the password. Every other session of the user ends
+/// (`session`, the one they changed it in, stays) and their token families are revoked.
 pub async fn change_own_password<S: UserStore + LoginThrottleStore + ?Sized>(
     store: &S,
     id: UserId,
+    session: &SecretDigest,
     current: &str,
     new: &str,
     now: UnixTime,
@@ -164,5 +181,5 @@ pub async fn change_own_password<S: UserStore + LoginThrottleStore + ?Sized>(
         return Err(wrong());
     }
     attempt.succeeded(store, true).await?;
-    write_password(store, id, new, &Actor::User(user.username.clone())).await
+    write_password(store, id, new, &Actor::User(user.username.clone()), Some(session)).await
 }

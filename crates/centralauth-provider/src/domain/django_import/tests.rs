@@ -537,3 +537,29 @@ fn permission_keys_compare_as_sets_whatever_the_order() {
     export.memberships[0].permissions = vec![101, 100, 101];
     assert!(run(&export, &current).report.changes_nothing());
 }
+
+#[test]
+fn an_import_that_deactivates_or_brings_a_new_password_withdraws_what_a_change_here_would() {
+    use crate::domain::effects::{account_withdrawal, membership_withdrawal};
+    let mut export = export();
+    let current = apply(CurrentState::default(), &run(&export, &CurrentState::default()));
+    let user_id = |name: &str| current.users.iter().find(|u| u.username == name).unwrap().id;
+    let app2 = current.applications.iter().find(|a| a.client_id == "app2").unwrap().id;
+    assert!(run(&export, &current).withdrawals.is_empty(), "nothing changed, nothing withdrawn");
+    export.users[0].is_active = false;
+    export.users[1].password = "pbkdf2_sha256$260000$salt$bmV3".into();
+    export.memberships[1].is_active = false;
+    let second = run(&export, &current);
+    assert_eq!(
+        second.withdrawals,
+        [
+            account_withdrawal(user_id("alice"), true, false, None).unwrap(),
+            account_withdrawal(user_id("bob"), false, true, None).unwrap(),
+            membership_withdrawal(user_id("bob"), app2),
+        ]
+    );
+    // Reactivated by a later import: nothing to withdraw.
+    let current = apply(current, &second);
+    export.users[0].is_active = true;
+    assert!(run(&export, &current).withdrawals.is_empty());
+}

@@ -26,6 +26,13 @@ pub struct IssuedTokens {
     pub sid: Option<String>,
 }
 
+/// Whether a grant still stands for its user: their account is active and they hold an active
+/// membership of the grant's application (`None`: none at all). Checked at every refresh and
+/// every introspection, so that a withdrawal counts at once even for a token issued before it.
+pub fn access_stands(user_active: bool, membership_active: Option<bool>) -> bool {
+    user_active && membership_active == Some(true)
+}
+
 /// Generates a pair for `app` and the digests the store keeps of it.
 fn new_pair(app: &Application, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
     let access = Secret::generate();

@@ -27,7 +27,7 @@ pub fn judge(grant: &RefreshGrant, now: UnixTime, grace_seconds: i64, requested:
         Some(_) => return Ok(RefreshDecision::RevokeFamily),
     };
     // A refresh re-checks access: no refresh for a deactivated user or membership.
-    if !(grant.user_active && grant.membership_active == Some(true)) {
+    if !super::access_stands(grant.user_active, grant.membership_active) {
         return Err(RefreshRejection::AccessWithdrawn);
     }
     // RFC 6749 §6: the requested scope must not include any scope not originally granted.

@@ -6,6 +6,7 @@ use super::StoreResult;
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::Actor;
 use crate::domain::clock::UnixTime;
+use crate::domain::effects::Withdrawn;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::domain::user::{NewUser, User, UserChanges, UserId};
@@ -45,6 +46,10 @@ pub trait UserStore: Send + Sync {
     async fn set_delegated_applications(&self, user: UserId, apps: &[ApplicationId], actor: &Actor) -> StoreResult<()>;
     /// Ends every session of the user ("sign out everywhere"), as `end_session` does each.
     async fn end_user_sessions(&self, user: UserId, now: UnixTime) -> StoreResult<Vec<EndedSession>>;
+    /// An administrator ends every session of the user and, with `revoke_tokens`, revokes their
+    /// token families (`effects::user_sessions_ended`), in one transaction with its audit
+    /// entry; `NotFound` for an unknown user.
+    async fn end_user_access(&self, user: UserId, revoke_tokens: bool, actor: &Actor) -> StoreResult<Withdrawn>;
 }
 
 #[async_trait]

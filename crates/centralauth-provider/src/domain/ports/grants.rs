@@ -134,6 +134,17 @@ pub struct ActiveToken {
     pub scope: Scope,
     pub expires_at: Option<UnixTime>,
     pub kind: TokenKind,
+    pub user_active: bool,
+    /// `None`: the user holds no membership of the application (any more).
+    pub membership_active: Option<bool>,
+}
+
+impl ActiveToken {
+    /// Whether the token still stands for its user now (`grants::access_stands`): a token of a
+    /// deactivated user or membership is inactive whatever its own state.
+    pub fn grants_access(&self) -> bool {
+        crate::domain::grants::access_stands(self.user_active, self.membership_active)
+    }
 }
 
 /// An active access token with its user's membership view (`None`: no membership).

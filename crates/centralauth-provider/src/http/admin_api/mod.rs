@@ -141,6 +141,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::show, users::update))
         .routes(routes!(users::set_password))
+        .routes(routes!(users::end_sessions))
         .routes(routes!(users::set_delegation))
         .routes(routes!(applications::list, applications::create))
         .routes(routes!(applications::show, applications::update, applications::delete))

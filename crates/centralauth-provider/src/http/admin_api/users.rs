@@ -261,6 +261,50 @@ pub async fn set_password(
     Ok(Json(PasswordOut { password: generated }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EndSessionsQuery {
+    /// Also revoke the user's token families in every application: access and refresh tokens,
+    /// `offline_access` ones included (default `true`). With `false`, only the grants made in
+    /// the ended sessions go, as at sign-out.
+    #[param(value_type = Option<bool>)]
+    pub revoke_tokens: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    /// Browser sessions ended; the applications signed in through each were told by
+    /// back-channel logout.
+    pub sessions_ended: u64,
+    /// Token families (a sign-in's access and refresh tokens) revoked.
+    pub token_families_revoked: u64,
+}
+
+/// End every session of the user (back-channel logout to the applications signed in through
+/// each) and revoke their tokens: an incident response. Audited as `user.end_sessions`.
+#[utoipa::path(post, path = "/users/{username}/end-sessions", tag = "users", params(("username" = String, Path), EndSessionsQuery),
+    responses((status = 200, body = SessionsEnded), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    ApiAdmin(admin): ApiAdmin,
+    ApiPath(username): ApiPath<String>,
+    ApiQuery(q): ApiQuery<EndSessionsQuery>,
+) -> Result<Json<SessionsEnded>, ApiError> {
+    admin.require_full()?;
+    // Parsed here rather than by serde, so that the error names the parameter.
+    let revoke_tokens = match q.revoke_tokens.as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(Error::invalid("revoke_tokens", "must be true or false").into()),
+    };
+    let store = state.store.as_ref();
+    let user = admin::find_user(store, &username).await?;
+    let ended = admin::end_user_sessions(&admin, store, user.id, revoke_tokens).await?;
+    Ok(Json(SessionsEnded { sessions_ended: ended.sessions, token_families_revoked: ended.token_families }))
+}
+
 /// Make the user a delegated administrator of exactly these applications (none: not one).
 #[utoipa::path(put, path = "/users/{username}/delegated-applications", tag = "users", params(("username" = String, Path)),
     request_body = Delegation,

@@ -70,7 +70,8 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
     } else {
         // A wrong current password counts against the account's sign-in budget (the domain
         // reserves the attempt before the check), so a session left open is no way to guess it.
-        match admin::change_own_password(c.store(), c.admin.user_id, &current, &new, c.state.clock.now()).await {
+        // This browser's session stays signed in; every other one ends.
+        match admin::change_own_password(c.store(), c.admin.user_id, &c.session(), &current, &new, c.state.clock.now()).await {
             Ok(_) => return c.redirect("/console/account/?notice=password"),
             Err(Error::RateLimited { .. }) => return Err(c.error(StatusCode::TOO_MANY_REQUESTS, c.t.rate_limited)),
             Err(Error::Invalid { field: "current_password", .. }) => errors.add("current_password", c.ct.current_password_wrong),

@@ -46,6 +46,7 @@ pub fn routes() -> Routes {
         .write("/console/users/{id}/", get(users::edit_form).post(users::update))
         .write("/console/users/{id}/password", post(users::set_password))
         .write("/console/users/{id}/deactivate", post(users::deactivate))
+        .write("/console/users/{id}/end-sessions", post(users::end_sessions))
         .write("/console/users/{id}/delegation", post(users::delegate))
         .write("/console/applications/", get(applications::list).post(applications::create))
         .read("/console/applications/new", get(applications::new_form))
@@ -170,6 +171,11 @@ impl Console {
             section,
             notice: self.notice,
         }
+    }
+
+    /// The digest of this browser's session (a console request has one, or it is not here).
+    pub fn session(&self) -> SecretDigest {
+        SecretDigest::of(self.jar.get(SESSION_COOKIE).map(|c| c.value()).unwrap_or_default())
     }
 
     pub fn store(&self) -> &dyn crate::domain::ports::Store {

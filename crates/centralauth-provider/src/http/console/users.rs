@@ -195,7 +195,7 @@ pub async fn set_password(Path(id): Path<String>, ConsolePost(c, form): ConsoleP
     let user = load_user(&c, &id).await?;
     let password = form.text(&c, "password")?;
     match admin::set_password(&c.admin, c.store(), user.id, &password).await {
-        Ok(user) => c.redirect(&format!("/console/users/{}/?notice=password", user.id.0)),
+        Ok(user) => c.redirect(&format!("/console/users/{}/?notice=password_reset", user.id.0)),
         Err(err) => {
             let errors = FormErrors::from_domain(c.ct, err, &[]).map_err(|e| c.fail(e))?;
             let f = UserFields::of(&user);
@@ -216,6 +216,15 @@ pub async fn deactivate(Path(id): Path<String>, ConsolePost(c, _form): ConsolePo
         }
         Err(err) => Err(c.fail(err)),
     }
+}
+
+/// Ends every session of the user and, when the box is ticked (it is by default), revokes their
+/// tokens in every application.
+pub async fn end_sessions(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {
+    let user = load_user(&c, &id).await?;
+    let ended = admin::end_user_sessions(&c.admin, c.store(), user.id, form.checked("revoke_tokens")).await.or_fail(&c)?;
+    tracing::info!(user = user.id.0, sessions = ended.sessions, token_families = ended.token_families, "ended a user's sessions");
+    c.redirect(&format!("/console/users/{}/?notice=sessions_ended", user.id.0))
 }
 
 pub async fn delegate(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -> Outcome {

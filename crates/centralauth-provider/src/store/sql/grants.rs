@@ -58,6 +58,8 @@ hot_path_row! {
         username: String,
         scope: String,
         expires_at: i64,
+        user_active: bool,
+        membership_active: Option<bool>,
     }
 }
 
@@ -100,6 +102,8 @@ impl ActiveRow {
             scope: Scope::from_stored(&self.scope),
             expires_at: Some(self.expires_at),
             kind,
+            user_active: self.user_active,
+            membership_active: self.membership_active,
         }
     }
 }
@@ -153,12 +157,14 @@ macro_rules! active_token_sql {
             $condition
         )
     };
-    // The columns of `ActiveRow`.
+    // The columns of `ActiveRow`, with what the domain needs to know whether the token still
+    // stands for its user (`ActiveToken::grants_access`).
     ($table:literal, $condition:literal) => {
         active_token_sql!(
-            "f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at",
+            "f.application_id, a.client_id, f.user_id, u.username, t.scope, t.expires_at, u.is_active AS user_active, m.is_active AS membership_active",
             $table,
-            "JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id",
+            "JOIN applications a ON a.id = f.application_id JOIN users u ON u.id = f.user_id \
+             LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id",
             $condition
         )
     };

@@ -164,6 +164,10 @@ async fn write_plan(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progress: &dy
         progress,
     )
     .await?;
+    // Before the carried-over tokens: what was here goes, what the source has comes.
+    for withdrawal in &plan.withdrawals {
+        super::sessions::withdraw(tx, withdrawal, now).await?;
+    }
     write_token_families(tx, &plan.token_families, &applications, &users, now, progress).await?;
     phase(progress, "import records", plan.records.len());
     for chunk in plan.records.chunks(MAX_BIND_PARAMETERS / 5) {

@@ -23,7 +23,7 @@ use super::hot_path::{HotPath, HotPathTx};
 use super::{Db, begin_write, migrator};
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::AuditEntry;
-use crate::domain::effects::{Effects, Recipients};
+use crate::domain::effects::{Effects, Recipients, Withdrawn};
 use crate::domain::oidc;
 use crate::domain::clock::{SharedClock, UnixTime};
 use crate::domain::ports::StoreResult;
@@ -70,8 +70,8 @@ impl SqlStore {
 }
 
 /// Persists what the domain decided a change sets off (`domain::effects`): its back-channel
-/// events, then its audit entry, in the change's transaction.
-async fn write_effects(tx: &mut Transaction<'static, Db>, effects: &Effects, now: UnixTime) -> StoreResult<()> {
+/// events, what it withdraws from a user, then its audit entry, in the change's transaction.
+async fn write_effects(tx: &mut Transaction<'static, Db>, effects: &Effects, now: UnixTime) -> StoreResult<Withdrawn> {
     for event in &effects.events {
         let subject = oidc::subject(event.user.0);
         match event.to {
@@ -90,7 +90,12 @@ async fn write_effects(tx: &mut Transaction<'static, Db>, effects: &Effects, now
             }
         }
     }
-    write_audit(tx, &effects.audit, now).await
+    let withdrawn = match &effects.withdrawal {
+        Some(withdrawal) => sessions::withdraw(tx, withdrawal, now).await?,
+        None => Withdrawn::default(),
+    };
+    write_audit(tx, &effects.audit, now).await?;
+    Ok(withdrawn)
 }
 
 async fn write_audit(tx: &mut Transaction<'static, Db>, entry: &AuditEntry, at: UnixTime) -> StoreResult<()> {

@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 
-use super::SqlStore;
+use sqlx::Transaction;
+
+use super::{Db, SqlStore};
 use super::events::enqueue_event;
+use crate::domain::effects::{Sessions, Tokens, Withdrawal, Withdrawn};
 use crate::domain::application::ApplicationId;
 use crate::domain::oidc::{self, EventKind, OFFLINE_ACCESS};
 use crate::domain::clock::UnixTime;
@@ -46,36 +49,91 @@ impl SessionStore for SqlStore {
 
     async fn end_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<EndedSession>> {
         let mut tx = self.write().await?;
-        let ended: Option<(i64, Option<String>)> =
-            sqlx::query_as("DELETE FROM sessions WHERE id_digest = $1 RETURNING user_id, sid").bind(&id.0).fetch_optional(&mut *tx).await?;
-        let Some((user_id, sid)) = ended else { return Ok(None) };
-        let mut notified = Vec::new();
-        if let Some(sid) = &sid {
-            // The applications signed in through this session, told before their grants go.
-            let apps: Vec<(i64,)> = sqlx::query_as(
-                "SELECT DISTINCT application_id FROM token_families WHERE sid = $1 AND revoked_at IS NULL AND expires_at > $2",
-            )
-            .bind(sid)
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "UPDATE token_families SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL AND scope NOT LIKE '%{OFFLINE_ACCESS}%'"
-            ))
-            .bind(now)
-            .bind(sid)
-            .execute(&mut *tx)
-            .await?;
-            let subject = oidc::subject(user_id);
-            for (app,) in apps {
-                if enqueue_event(&mut tx, ApplicationId(app), EventKind::Logout, &subject, Some(sid), now).await? {
-                    notified.push(ApplicationId(app));
-                }
+        let ended = end_session_in(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(ended.map(|(session, _)| session))
+    }
+}
+
+/// Signs one session out in the caller's transaction: deletes it, tells the applications that
+/// hold live grants made in it (a logout token with its `sid`), then revokes those grants but
+/// `offline_access` ones. Returns the session and how many token families went with it.
+async fn end_session_in(tx: &mut Transaction<'static, Db>, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<(EndedSession, u64)>> {
+    let ended: Option<(i64, Option<String>)> =
+        sqlx::query_as("DELETE FROM sessions WHERE id_digest = $1 RETURNING user_id, sid").bind(&id.0).fetch_optional(&mut **tx).await?;
+    let Some((user_id, sid)) = ended else { return Ok(None) };
+    let (mut notified, mut revoked) = (Vec::new(), 0);
+    if let Some(sid) = &sid {
+        // The applications signed in through this session, told before their grants go.
+        let apps: Vec<(i64,)> =
+            sqlx::query_as("SELECT DISTINCT application_id FROM token_families WHERE sid = $1 AND revoked_at IS NULL AND expires_at > $2")
+                .bind(sid)
+                .bind(now)
+                .fetch_all(&mut **tx)
+                .await?;
+        revoked = sqlx::query(&format!(
+            "UPDATE token_families SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL AND scope NOT LIKE '%{OFFLINE_ACCESS}%'"
+        ))
+        .bind(now)
+        .bind(sid)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        let subject = oidc::subject(user_id);
+        for (app,) in apps {
+            if enqueue_event(tx, ApplicationId(app), EventKind::Logout, &subject, Some(sid), now).await? {
+                notified.push(ApplicationId(app));
             }
         }
-        tx.commit().await?;
-        Ok(Some(EndedSession { user_id: UserId(user_id), sid, notified }))
     }
+    Ok(Some((EndedSession { user_id: UserId(user_id), sid, notified }, revoked)))
+}
+
+/// Carries out what a change withdraws from a user (`effects::Withdrawal`), in its
+/// transaction: the sessions first, each signed out as at sign-out (so that the applications
+/// signed in through it are told while its grants are still live), then every token family in
+/// scope with the codes not yet exchanged, which an exchange would otherwise turn into new
+/// tokens after the change.
+pub(super) async fn withdraw(tx: &mut Transaction<'static, Db>, withdrawal: &Withdrawal, now: UnixTime) -> StoreResult<Withdrawn> {
+    let user = withdrawal.user.0;
+    let mut withdrawn = Withdrawn::default();
+    if let Some(sessions) = &withdrawal.sessions {
+        let ids: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT id_digest FROM sessions WHERE user_id = $1").bind(user).fetch_all(&mut **tx).await?;
+        for (id,) in ids {
+            let id = SecretDigest(id);
+            if matches!(sessions, Sessions::AllBut(kept) if *kept == id) {
+                continue;
+            }
+            if let Some((_, revoked)) = end_session_in(tx, &id, now).await? {
+                withdrawn.sessions += 1;
+                withdrawn.token_families += revoked;
+            }
+        }
+    }
+    let Some(tokens) = withdrawal.tokens else { return Ok(withdrawn) };
+    let app = match tokens {
+        Tokens::All => None,
+        Tokens::Application(app) => Some(app.0),
+    };
+    // `$3 IS NULL` is every application: one statement for both scopes.
+    withdrawn.token_families += sqlx::query(
+        "UPDATE token_families SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR application_id = $3)",
+    )
+    .bind(now)
+    .bind(user)
+    .bind(app)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE authorization_codes SET consumed_at = $1 WHERE user_id = $2 AND consumed_at IS NULL AND ($3 IS NULL OR application_id = $3)",
+    )
+    .bind(now)
+    .bind(user)
+    .bind(app)
+    .execute(&mut **tx)
+    .await?;
+    Ok(withdrawn)
 }
 
 #[async_trait]

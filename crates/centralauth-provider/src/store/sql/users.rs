@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 
 use super::{Db, SqlStore, write_audit, write_effects};
-use crate::domain::effects;
+use crate::domain::effects::{self, Withdrawn};
 use crate::domain::application::ApplicationId;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
@@ -312,6 +312,15 @@ impl UserStore for SqlStore {
             }
         }
         Ok(ended)
+    }
+
+    async fn end_user_access(&self, user: UserId, revoke_tokens: bool, actor: &Actor) -> StoreResult<Withdrawn> {
+        let mut tx = self.write().await?;
+        let found: User =
+            sqlx::query_as::<_, UserRow>(select_user!("WHERE id = $1")).bind(user.0).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?.into();
+        let withdrawn = write_effects(&mut tx, &effects::user_sessions_ended(actor, &found, revoke_tokens), self.clock.now()).await?;
+        tx.commit().await?;
+        Ok(withdrawn)
     }
 
     async fn count_administrators(&self) -> StoreResult<i64> {

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Decision, GroupState, MembershipState, NewTokenFamily, PermissionState, Planner, Step};
 use crate::domain::application::ApplicationId;
+use crate::domain::effects;
 use crate::domain::django_import::merge::Prints;
 use crate::domain::django_import::{Kind, Outcome, TokenImport};
 use crate::domain::membership::{MembershipFlags, parse_group_name};
@@ -230,6 +231,9 @@ impl Planner<'_> {
                         }
                     }
                     let ids = (self.plan.applications[app].existing_id().map(|a| a.0), self.plan.users[user].existing_id().map(|u| u.0));
+                    if let (Some(app), Some(user), true) = (ids.0, ids.1, our_flags.is_some_and(|f| f.is_active) && !merged.is_active) {
+                        self.plan.withdrawals.push(effects::membership_withdrawal(UserId(user), ApplicationId(app)));
+                    }
                     self.audit_update("membership.update", &key, ids, &fields, before.unwrap_or(Value::Null), after);
                     Step::Update {
                         id,

@@ -8,6 +8,7 @@ use super::{ApplicationState, Decision, Planner, Step, UserState};
 use crate::domain::application::{ClientId, PkcePolicy, join_redirect_uris, parse_name as parse_app_name};
 use crate::domain::django_import::merge::{Prints, fingerprint};
 use crate::domain::django_import::{Kind, SourceApplication, SourceUser};
+use crate::domain::effects;
 use crate::domain::password;
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::user::{Email, Role, User, Username, parse_name as parse_person_name, username_key};
@@ -69,6 +70,8 @@ impl Planner<'_> {
                         }
                     }
                     self.audit_update("user.update", &state.username, (None, Some(id.0)), &fields, user_json(&ours), user_json(&state));
+                    let (deactivated, new_password) = (ours.is_active && !state.is_active, ours.password_hash != state.password_hash);
+                    self.plan.withdrawals.extend(effects::account_withdrawal(id, deactivated, new_password, None));
                     Step::Update { id, state }
                 }
                 Decision::Keep(id) | Decision::Conflict(Some(id)) => Step::Keep(id),

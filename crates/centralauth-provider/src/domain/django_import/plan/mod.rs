@@ -23,6 +23,7 @@ use super::{CurrentState, DjangoExport, ImportMode, ImportRecord, ImportSettings
 use crate::domain::application::{ApplicationId, PkcePolicy, TokenLifetimes};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
+use crate::domain::effects::Withdrawal;
 use crate::domain::membership::{GroupId, MembershipFlags, MembershipId};
 use crate::domain::permission::{PermissionId, PermissionKey};
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
@@ -136,6 +137,10 @@ pub struct ImportPlan {
     pub groups: Vec<Step<GroupState, GroupId>>,
     pub memberships: Vec<Step<MembershipState, MembershipId>>,
     pub token_families: Vec<NewTokenFamily>,
+    /// What the updates take from users here (`effects::account_withdrawal`,
+    /// `effects::membership_withdrawal`): an import that deactivates an account or a membership,
+    /// or brings a new password, ends what a change in the console would.
+    pub withdrawals: Vec<Withdrawal>,
     /// Import records to write: the new base of every row created, updated or adopted.
     pub records: Vec<ImportRecord>,
     pub audit: Vec<AuditEntry>,
@@ -203,6 +208,7 @@ impl<'a> Planner<'a> {
                 groups: Vec::new(),
                 memberships: Vec::with_capacity(export.memberships.len()),
                 token_families: Vec::new(),
+                withdrawals: Vec::new(),
                 records: Vec::new(),
                 audit: Vec::new(),
                 report: ImportReport::new(settings.mode),

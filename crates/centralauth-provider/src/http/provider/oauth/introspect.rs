@@ -56,8 +56,10 @@ async fn introspect(state: AppState, headers: HeaderMap, params: Params) -> Resu
             None => store.find_active_refresh_token(&digest, now).await.map_err(crate::domain::Error::from)?,
         }
     };
+    // A token of a deactivated user or membership is inactive at once, as its refresh would be
+    // refused (the withdrawal revokes it too; this also covers a token that escaped that).
     let body = match found {
-        Some(t) if t.application_id == app.id => IntrospectionResponse {
+        Some(t) if t.application_id == app.id && t.grants_access() => IntrospectionResponse {
             active: true,
             scope: Some(t.scope.to_string()),
             exp: t.expires_at,

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::grants::access_stands;
 use crate::domain::membership::effective_pairs;
 use crate::domain::secret::SecretDigest;
 use crate::domain::oidc;
@@ -86,9 +87,10 @@ async fn answer(state: &AppState, token: &str) -> Result<Response, ApiError> {
         let challenge = [(header::WWW_AUTHENTICATE, bearer_challenge(Some("insufficient_scope"), Some("openid")))];
         return Ok((StatusCode::FORBIDDEN, challenge).into_response());
     }
-    // No membership, or a deactivated account: the token no longer stands for anyone here.
+    // No membership, a deactivated one, or a deactivated account: the token no longer stands
+    // for anyone here (RFC 6750 §3.1 invalid_token), as introspection says `active: false`.
     let view = match found.view {
-        Some(view) if view.user.is_active => view,
+        Some(view) if access_stands(view.user.is_active, Some(view.flags.is_active)) => view,
         _ => return Ok(unauthorized(Some("invalid_token"))),
     };
     let user = &view.user;
