@@ -101,7 +101,7 @@ async fn over_https_every_cookie_has_the_host_prefix_and_plain_named_cookies_are
         let header = header.unwrap_or_else(|| panic!("no __Host-{name}"));
         let lower = header.to_ascii_lowercase();
         assert!(lower.contains("; secure") && lower.contains("; path=/") && !lower.contains("domain="), "{header}");
-        assert!(lower.contains("; httponly"), "{header}");
+        assert!(lower.contains("; httponly") || lower.contains("max-age=0"), "set HttpOnly, or a removal: {header}");
     };
     let page = http().get(p.url("/account/login/")).send().await.unwrap();
     host_cookie(set_cookie(&page, "__Host-centralauth_csrf"), "centralauth_csrf");
