@@ -12,7 +12,7 @@ use crate::domain::secret::SecretDigest;
 use crate::domain::{Error, login, session};
 use crate::http::error::PageError;
 use crate::http::shared::cookies::SESSION;
-use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, csrf_ok, csrf_token};
+use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, csrf_ok, csrf_token, sign_in_csrf_ok};
 use crate::http::i18n::{Lang, Texts};
 use crate::http::pages::{AccountPage, LoginPage, render};
 use crate::http::state::AppState;
@@ -46,7 +46,7 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
     let params = form.0;
     let field = |name: &str| params.get(name).ok().flatten().unwrap_or("");
     let next = safe_next(params.get("next").ok().flatten()).to_string();
-    if !csrf_ok(&state, &jar, params.get("csrf_token").ok().flatten()) {
+    if !sign_in_csrf_ok(&state, &jar, params.get("csrf_token").ok().flatten()) {
         return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
     }
     let secure = state.settings.secure_cookies;

@@ -39,7 +39,19 @@ pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
 
 /// The submitted token must be the one made for this browser's session (or pre-session).
 pub fn csrf_ok(state: &AppState, jar: &CookieJar, submitted: Option<&str>) -> bool {
-    match (binding(state, jar), submitted) {
+    matches_binding(state, binding(state, jar), submitted)
+}
+
+/// The sign-in form's check: also the pre-session's token when the browser has a session by
+/// now (the form was shown before another tab signed in). Nothing is gained by it that the
+/// pre-session cookie alone would not give: the form acts on no session, it starts one.
+pub fn sign_in_csrf_ok(state: &AppState, jar: &CookieJar, submitted: Option<&str>) -> bool {
+    let pre_session = PRE_SESSION.get(jar, state.settings.secure_cookies).filter(|v| v.len() == 43).map(|v| ("csrf pre-session", v.to_string()));
+    csrf_ok(state, jar, submitted) || matches_binding(state, pre_session, submitted)
+}
+
+fn matches_binding(state: &AppState, bound: Option<(&'static str, String)>, submitted: Option<&str>) -> bool {
+    match (bound, submitted) {
         (Some(bound), Some(token)) => !token.is_empty() && constant_time_eq(&token_for(state, &bound), token),
         _ => false,
     }

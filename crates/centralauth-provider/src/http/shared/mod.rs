@@ -13,7 +13,7 @@ mod session;
 pub use bearer::{bearer_token, challenge as bearer_challenge};
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use client_auth::ClientCredentials;
-pub use csrf::{csrf_ok, csrf_token};
+pub use csrf::{csrf_ok, csrf_token, sign_in_csrf_ok};
 pub use params::{OAuthForm, PageForm, ParamError, Params};
 pub use session::MaybeSession;
 
