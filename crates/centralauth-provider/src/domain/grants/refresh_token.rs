@@ -83,7 +83,8 @@ pub async fn refresh(
         RefreshOutcome::Rotated { user_id, scope, access_expires_at, auth_time, sid } => Ok(IssuedTokens {
             access_token: access,
             refresh_token: refresh,
-            expires_in: access_expires_at - now,
+            // A reissued pair is as old as its first issue.
+            expires_in: (access_expires_at - now).max(0),
             scope,
             user_id,
             auth_time,
