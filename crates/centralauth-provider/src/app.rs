@@ -13,6 +13,7 @@ use crate::domain::keyring::KeyRing;
 use crate::domain::signing::MasterKey;
 use crate::domain::admin;
 use crate::domain::clock::SharedClock;
+use crate::domain::grants::refresh_token::RefreshPolicy;
 use crate::http::router::router;
 use crate::http::server::{self, Limits};
 use crate::http::shared::TrustedProxies;
@@ -39,6 +40,7 @@ impl App {
         config.validate().map_err(anyhow::Error::msg)?;
         let store = store::connect(database_url, clock.clone()).await?;
         store.migrate().await?;
+        let (csrf_key, refresh_key) = (master_key.derive("csrf tokens"), master_key.derive("refresh successors"));
         let keys = Arc::new(KeyRing::new(master_key));
         keys.ensure_keys(store.as_ref(), clock.now()).await?;
         let created_administrator = admin::ensure_administrator(store.as_ref()).await?.map(|(user, password)| (user.username, password));
@@ -49,7 +51,7 @@ impl App {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             prefix: config.prefix.clone(),
-            refresh_grace_seconds: config.refresh_grace_seconds,
+            refresh: RefreshPolicy { grace_seconds: config.refresh_grace_seconds, chain_max_seconds: config.refresh_chain_max_seconds },
             trusted_proxies: TrustedProxies { networks: config.trusted_proxies.clone(), hops: usize::from(config.trust_forwarded_for) },
         };
         let limits = Limits {
@@ -57,7 +59,8 @@ impl App {
             header_timeout: Duration::from_secs(config.header_timeout_seconds),
             request_timeout: Duration::from_secs(config.request_timeout_seconds),
         };
-        Ok(App { listener, limits, state: AppState { store, settings: Arc::new(settings), keys, clock }, created_administrator })
+        let state = AppState { store, settings: Arc::new(settings), keys, clock, csrf_key, refresh_key };
+        Ok(App { listener, limits, state, created_administrator })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

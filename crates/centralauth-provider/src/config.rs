@@ -25,6 +25,10 @@ pub struct ServeConfig {
     /// Seconds in which a rotated refresh token still works (concurrent requests of one session).
     #[arg(long, env = "CENTRALAUTH_REFRESH_GRACE_SECONDS", default_value_t = 10)]
     pub refresh_grace_seconds: i64,
+    /// Seconds from an authorization after which its chain of refresh tokens ends, however often
+    /// it was rotated (90 days by default); then the application has to send the user to sign in.
+    #[arg(long, env = "CENTRALAUTH_REFRESH_CHAIN_MAX_SECONDS", default_value_t = crate::domain::grants::refresh_token::DEFAULT_CHAIN_MAX_SECONDS)]
+    pub refresh_chain_max_seconds: i64,
     /// The reverse proxies in front of the provider, as addresses or networks (`10.0.0.0/8`,
     /// repeatable or comma-separated): behind them the client address, for the per-address
     /// sign-in limit, is the right-most `X-Forwarded-For` address that is not one of them.
@@ -70,6 +74,9 @@ impl ServeConfig {
                 return Err(format!("{name} must be between 1 and 3600 seconds"));
             }
         }
+        if !(60..=86_400 * 3650).contains(&self.refresh_chain_max_seconds) {
+            return Err("refresh chain maximum must be between 60 seconds and 10 years".into());
+        }
         Ok(())
     }
 }
@@ -112,6 +119,7 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("public_url", "CENTRALAUTH_PUBLIC_URL"),
     ("prefix", "CENTRALAUTH_PREFIX"),
     ("refresh_grace_seconds", "CENTRALAUTH_REFRESH_GRACE_SECONDS"),
+    ("refresh_chain_max_seconds", "CENTRALAUTH_REFRESH_CHAIN_MAX_SECONDS"),
     ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
     ("trusted_proxies", "CENTRALAUTH_TRUSTED_PROXIES"),
     ("max_connections", "CENTRALAUTH_MAX_CONNECTIONS"),
@@ -181,6 +189,7 @@ mod tests {
             public_url: None,
             prefix: "/provider".into(),
             refresh_grace_seconds: 10,
+            refresh_chain_max_seconds: 90 * 86_400,
             trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
             max_connections: 4096,

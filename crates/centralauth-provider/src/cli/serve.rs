@@ -51,6 +51,7 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("public_url = {:?}", config.public_url.unwrap_or_else(|| format!("http://{}", config.listen)));
     println!("prefix = {:?}", config.prefix);
     println!("refresh_grace_seconds = {}", config.refresh_grace_seconds);
+    println!("refresh_chain_max_seconds = {}", config.refresh_chain_max_seconds);
     println!("trust_forwarded_for = {}", config.trust_forwarded_for);
     let proxies: Vec<String> = config.trusted_proxies.iter().map(|net| format!("{:?}", net.to_string())).collect();
     println!("trusted_proxies = [{}]", proxies.join(", "));

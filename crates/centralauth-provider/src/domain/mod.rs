@@ -16,6 +16,7 @@ pub mod membership;
 pub mod oidc;
 pub mod page;
 pub mod password;
+pub mod password_policy;
 pub mod ports;
 pub mod permission;
 pub mod pkce;

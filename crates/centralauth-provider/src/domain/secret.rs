@@ -56,6 +56,36 @@ impl SecretDigest {
     }
 }
 
+/// A server-held key for keyed digests (HMAC-SHA-256), derived per purpose from the master key
+/// (`signing::MasterKey::derive`), so that every instance computes the same values and no
+/// database holds the key. Not `Debug`-printable.
+#[derive(Clone)]
+pub struct MacKey([u8; 32]);
+
+impl MacKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// HMAC-SHA-256 of `label`, a NUL and `input`, as 43 base64url characters: the shape of a
+    /// generated [`Secret`], so a derived token looks and is stored like any other. Labels hold
+    /// no NUL, so no two (label, input) pairs share a message.
+    pub fn derive(&self, label: &str, input: &str) -> Secret {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(input.as_bytes());
+        Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacKey(…)")
+    }
+}
+
 /// Constant-time equality of two strings (CSRF tokens).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -72,6 +102,17 @@ mod tests {
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 43);
         assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn derived_values_depend_on_key_label_and_input() {
+        let key = MacKey::from_bytes([7; 32]);
+        let value = key.derive("a", "x");
+        assert_eq!(value.expose(), key.derive("a", "x").expose(), "the same on every instance");
+        assert_eq!(value.expose().len(), 43);
+        assert_ne!(value.expose(), key.derive("b", "x").expose());
+        assert_ne!(value.expose(), key.derive("a", "y").expose());
+        assert_ne!(value.expose(), MacKey::from_bytes([8; 32]).derive("a", "x").expose());
     }
 
     #[test]

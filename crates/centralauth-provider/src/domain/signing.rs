@@ -67,6 +67,16 @@ impl MasterKey {
         Self(bytes)
     }
 
+    /// A key of its own for `purpose` (HMAC-SHA-256 of the master key and the purpose), so that
+    /// no two uses share a key and none reveals the master key.
+    pub fn derive(&self, purpose: &str) -> super::secret::MacKey {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"centralauth key for ");
+        mac.update(purpose.as_bytes());
+        super::secret::MacKey::from_bytes(mac.finalize().into_bytes().into())
+    }
+
     pub fn parse(encoded: &str) -> Result<Self> {
         let bytes = URL_SAFE_NO_PAD
             .decode(encoded.trim().trim_end_matches('='))

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::domain::clock::SharedClock;
+use crate::domain::grants::refresh_token::RefreshPolicy;
 use crate::domain::keyring::KeyRing;
+use crate::domain::secret::MacKey;
 use crate::domain::ports::Store;
 use crate::http::shared::TrustedProxies;
 
@@ -16,8 +18,8 @@ pub struct HttpSettings {
     pub public_url: String,
     /// Mount prefix of the wire contract, `/provider` by default; empty for the root.
     pub prefix: String,
-    /// Seconds in which a rotated refresh token may be used again (DESIGN §6).
-    pub refresh_grace_seconds: i64,
+    /// The refresh grace window and the end of refresh chains (DESIGN §6).
+    pub refresh: RefreshPolicy,
     /// The reverse proxies whose `X-Forwarded-For` entries are believed (`shared::client_addr`).
     pub trusted_proxies: TrustedProxies,
     /// Set the `Secure` flag on cookies (public URL is https).
@@ -32,6 +34,10 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Where every handler reads the time (`domain::clock`).
     pub clock: SharedClock,
+    /// The key of the forms' CSRF tokens (`shared::csrf`), derived from the master key.
+    pub csrf_key: MacKey,
+    /// The key that derives a refresh token's successor pair (`domain::grants::refresh_token`).
+    pub refresh_key: MacKey,
 }
 
 impl AppState {

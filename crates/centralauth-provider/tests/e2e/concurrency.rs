@@ -22,19 +22,24 @@ async fn fifty_concurrent_exchanges_of_one_code_give_exactly_one_token() {
 }
 
 #[tokio::test]
-async fn fifty_concurrent_refreshes_within_the_grace_window_all_succeed_as_one_family() {
+async fn fifty_concurrent_refreshes_within_the_grace_window_all_get_the_one_pair_issued_for_the_token() {
     let p = TestProvider::with_scene(&["--refresh-grace-seconds", "60"]).await;
     let (_, refresh) = p.tokens_for_alice().await;
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
     let results = join_all((0..50).map(|_| p.token(&form))).await;
     assert!(results.iter().all(|(s, _)| *s == StatusCode::OK), "{results:?}");
-    let access: Vec<String> = results.iter().map(|(_, b)| b["access_token"].as_str().unwrap().to_string()).collect();
-    assert_eq!(access.iter().collect::<HashSet<_>>().len(), 50, "every request got its own pair");
-    for token in &access {
-        assert_eq!(p.user_endpoint(token).await.0, StatusCode::OK);
-    }
-    // One family: revoking any one refresh token (RFC 7009) ends all fifty pairs.
-    let one = results[17].1["refresh_token"].as_str().unwrap();
+    let pairs: HashSet<(String, String)> = results
+        .iter()
+        .map(|(_, b)| (b["access_token"].as_str().unwrap().to_string(), b["refresh_token"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(pairs.len(), 1, "every request got the same pair: {pairs:?}");
+    let (access, next) = pairs.into_iter().next().unwrap();
+    assert_eq!(p.user_endpoint(&access).await.0, StatusCode::OK);
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM access_tokens WHERE revoked_at IS NULL").await, 1, "one live access token");
+    // The pair rotates on; revoking its refresh token (RFC 7009) ends the family.
+    let (status, rotated) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", next.as_str())]).await;
+    assert_eq!(status, StatusCode::OK);
+    let one = rotated["refresh_token"].as_str().unwrap();
     let status = http()
         .post(p.provider("/o/revoke_token/"))
         .basic_auth("client1", Some(SECRET))
@@ -44,9 +49,8 @@ async fn fifty_concurrent_refreshes_within_the_grace_window_all_succeed_as_one_f
         .unwrap()
         .status();
     assert_eq!(status, StatusCode::OK);
-    for token in &access {
-        assert_eq!(p.user_endpoint(token).await.0, StatusCode::UNAUTHORIZED);
-    }
+    assert_eq!(p.user_endpoint(rotated["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(p.token(&form).await.0, StatusCode::BAD_REQUEST, "the first token's family is over");
 }
 
 #[tokio::test]

@@ -776,3 +776,54 @@ async fn console_api_tokens_are_made_with_expiry_and_scope_and_show_their_last_u
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM api_tokens").await, 1);
 }
+
+#[tokio::test]
+async fn a_common_password_or_the_username_with_little_added_is_refused_wherever_it_is_set_with_its_reason() {
+    let p = TestProvider::with_scene(&[]).await;
+    let before = p.snapshot().await;
+    let common = "is too common: it is on a list of passwords known from breaches";
+    // The console, in English and in German: create, and an administrator's reset.
+    let browser = admin(&p).await;
+    let response = submit(&browser, &p, "/console/users/new", "/console/users/", &[("username", "dora"), ("password", "Password1")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(element_text(&html, "password-error").is_some_and(|e| e.contains(common)), "{html}");
+    let response = submit(&browser, &p, "/console/users/new", "/console/users/", &[("username", "dora"), ("password", "dora2024")]).await;
+    assert!(response.text().await.unwrap().contains("is too close to the username"));
+    let alice_page = format!("/console/users/{}/", user_id(&p, "alice").await);
+    let html = browser.client.get(p.url(&alice_page)).header(ACCEPT_LANGUAGE, "de").send().await.unwrap().text().await.unwrap();
+    let form = [("csrf_token", hidden_input(&html, "csrf_token")), ("password".into(), "12345678".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_ref(), v.as_str())).collect();
+    let response =
+        browser.client.post(p.url(&format!("{alice_page}password"))).header(ACCEPT_LANGUAGE, "de").form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("ist zu verbreitet: es steht auf einer Liste von Passwörtern aus Datenlecks"), "{html}");
+    // One's own change.
+    let own = sign_in(&p, "alice", ALICE_PASSWORD).await;
+    let change = [("current_password", ALICE_PASSWORD), ("new_password", "iloveyou"), ("new_password_again", "iloveyou")];
+    let response = submit(&own, &p, "/console/account/", "/console/account/password", &change).await;
+    assert!(element_text(&response.text().await.unwrap(), "new_password-error").is_some_and(|e| e.contains(common)));
+    // The admin API names the field and the reason.
+    let out = p.cli(&["token", "create", "script", "--user", "admin"], None).await;
+    let token = out.lines().find_map(|l| l.strip_prefix("token: ")).unwrap().trim().to_string();
+    for (path, body) in [
+        ("/api/v1/users", serde_json::json!({"username": "dora", "password": "password"})),
+        ("/api/v1/users/alice/password", serde_json::json!({"password": "qwertyuiop"})),
+    ] {
+        let response = http().post(p.url(path)).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["field"], "password", "{answer}");
+        assert!(answer["error_description"].as_str().unwrap().contains("too common"), "{answer}");
+    }
+    // The CLI.
+    let (ok, _, err) = p.try_cli(&["user", "create", "dora", "--password-stdin"], Some("12345678\n")).await;
+    assert!(!ok && err.contains("too common"), "{err}");
+    let (ok, _, err) = p.try_cli(&["user", "update", "alice", "--password-stdin"], Some("Alice-2024\n")).await;
+    assert!(!ok && err.contains("too close to the username"), "{err}");
+    // Nothing changed but the sign-ins and the token; alice's password is still hers.
+    assert_eq!(p.snapshot().await[..1], before[..1]);
+    sign_in(&p, "alice", ALICE_PASSWORD).await;
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM users WHERE username = 'dora'").await, 0);
+}

@@ -110,3 +110,102 @@ async fn connections_beyond_the_limit_wait_until_one_is_free() {
     let answer = read_to_close(&mut third, std::time::Duration::from_secs(10)).await.expect("served once one closed");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// The `Set-Cookie` header of `response` for cookie `name`, if any.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|header| header.starts_with(&format!("{name}=")))
+}
+
+/// The value of cookie `name` set by `response`.
+fn cookie_value(response: &reqwest::Response, name: &str) -> String {
+    let header = set_cookie(response, name).unwrap_or_else(|| panic!("no cookie {name}: {:?}", response.headers()));
+    header[name.len() + 1..].split(';').next().unwrap().to_string()
+}
+
+/// Signs in without a cookie store, naming cookies with `prefix` (`""` or `"__Host-"`); returns
+/// the sign-in answer and the session id.
+async fn sign_in_raw(p: &TestProvider, prefix: &str, username: &str, password: &str) -> (reqwest::Response, String) {
+    let page = http().get(p.url("/account/login/")).send().await.unwrap();
+    let pre_session = cookie_value(&page, &format!("{prefix}centralauth_csrf"));
+    let csrf = hidden_input(&page.text().await.unwrap(), "csrf_token");
+    let form = [("csrf_token", csrf.as_str()), ("next", "/account/"), ("username", username), ("password", password)];
+    let cookie = format!("{prefix}centralauth_csrf={pre_session}");
+    let response = http().post(p.url("/account/login/")).header("cookie", cookie).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username}");
+    let session = cookie_value(&response, &format!("{prefix}centralauth_session"));
+    (response, session)
+}
+
+/// A page's CSRF token, fetched with `cookie`.
+async fn form_token(p: &TestProvider, path: &str, cookie: &str) -> String {
+    let page = http().get(p.url(path)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{path}");
+    hidden_input(&page.text().await.unwrap(), "csrf_token")
+}
+
+#[tokio::test]
+async fn over_https_every_cookie_has_the_host_prefix_and_plain_named_cookies_are_not_read() {
+    let p = TestProvider::in_process(&["--public-url", "https://id.example.test"]).await;
+    let host_cookie = |header: Option<String>, name: &str| {
+        let header = header.unwrap_or_else(|| panic!("no __Host-{name}"));
+        let lower = header.to_ascii_lowercase();
+        assert!(lower.contains("; secure") && lower.contains("; path=/") && !lower.contains("domain="), "{header}");
+        assert!(lower.contains("; httponly") || lower.contains("max-age=0"), "set HttpOnly, or a removal: {header}");
+    };
+    let page = http().get(p.url("/account/login/")).send().await.unwrap();
+    host_cookie(set_cookie(&page, "__Host-centralauth_csrf"), "centralauth_csrf");
+    let (response, session) = sign_in_raw(&p, "__Host-", "admin", p.admin_password.as_deref().unwrap()).await;
+    host_cookie(set_cookie(&response, "__Host-centralauth_session"), "centralauth_session");
+    let cookie = format!("__Host-centralauth_session={session}");
+    // The one-time secret cookie of the console (a new API token shown once).
+    let csrf = form_token(&p, "/console/account/tokens/", &cookie).await;
+    let created =
+        http().post(p.url("/console/account/tokens/")).header("cookie", &cookie).form(&[("csrf_token", csrf.as_str()), ("name", "ci")]).send().await.unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    host_cookie(set_cookie(&created, "__Host-centralauth_token_once"), "centralauth_token_once");
+    let once = cookie_value(&created, "__Host-centralauth_token_once");
+    let shown = http()
+        .get(p.url(&location(&created)))
+        .header("cookie", format!("{cookie}; __Host-centralauth_token_once={once}"))
+        .send()
+        .await
+        .unwrap();
+    // Removed as it is shown, with Secure (a browser ignores a `__Host-` removal without it).
+    host_cookie(set_cookie(&shown, "__Host-centralauth_token_once"), "centralauth_token_once");
+    assert!(shown.text().await.unwrap().contains(once.rsplit('!').next().unwrap()), "the token is shown");
+    // A cookie under the plain name, as a sibling subdomain or plain http could plant, is no session.
+    let planted = http().get(p.url("/console/")).header("cookie", format!("centralauth_session={session}")).send().await.unwrap();
+    assert!(location(&planted).starts_with("/account/login/"), "{}", location(&planted));
+}
+
+async fn sign_out(p: &TestProvider, cookie: String, token: String) -> StatusCode {
+    http().post(p.url("/account/logout/")).header("cookie", cookie).form(&[("csrf_token", token)]).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_csrf_token_counts_only_for_the_session_it_was_made_for() {
+    let p = TestProvider::in_process_with_scene(&[]).await;
+    // What an attacker can hold: a pre-session cookie with its token, and their own session's token.
+    let page = http().get(p.url("/account/login/")).send().await.unwrap();
+    let planted = cookie_value(&page, "centralauth_csrf");
+    let planted_token = hidden_input(&page.text().await.unwrap(), "csrf_token");
+    let (_, bob) = sign_in_raw(&p, "", "bob", "bob-password-1").await;
+    let bobs_token = form_token(&p, "/account/", &format!("centralauth_session={bob}")).await;
+    let (_, alice) = sign_in_raw(&p, "", "alice", ALICE_PASSWORD).await;
+    let alice_cookie = format!("centralauth_session={alice}");
+    // The pre-session cookie planted beside alice's session (a sibling subdomain can set it on
+    // plain http), with the token that goes with it: refused.
+    assert_eq!(sign_out(&p, format!("{alice_cookie}; centralauth_csrf={planted}"), planted_token).await, StatusCode::FORBIDDEN);
+    // Bob's token in alice's browser: refused.
+    assert_eq!(sign_out(&p, alice_cookie.clone(), bobs_token).await, StatusCode::FORBIDDEN);
+    let still = http().get(p.url("/account/")).header("cookie", &alice_cookie).send().await.unwrap();
+    assert_eq!(still.status(), StatusCode::OK, "alice is still signed in");
+    // Her own page's token works.
+    let token = form_token(&p, "/account/", &alice_cookie).await;
+    assert_eq!(sign_out(&p, alice_cookie.clone(), token).await, StatusCode::SEE_OTHER);
+}

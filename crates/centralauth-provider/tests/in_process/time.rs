@@ -168,3 +168,67 @@ async fn the_purge_removes_what_has_expired_and_keeps_what_has_not() {
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM authorization_codes").await, 0);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM token_families").await, 0, "{body}");
 }
+
+#[tokio::test]
+async fn a_retried_refresh_within_the_grace_window_answers_the_pair_its_first_try_got() {
+    let p = TestProvider::in_process_with_scene(&[]).await;
+    let (_, first) = p.tokens_for_alice().await;
+    let (status, issued) = refresh(&p, &first).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    // The answer to the first try was lost; the client sends the same request again.
+    p.advance(GRACE - 1);
+    let (status, retried) = refresh(&p, &first).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(retried["access_token"], issued["access_token"], "no further pair is minted");
+    assert_eq!(retried["refresh_token"], issued["refresh_token"]);
+    assert_eq!(retried["scope"], issued["scope"]);
+    assert_eq!(retried["expires_in"].as_i64(), issued["expires_in"].as_i64().map(|e| e - (GRACE - 1)), "the same pair, older by the wait");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM refresh_tokens").await, 2, "one token per rotation");
+    // The pair works, and rotates on.
+    assert_eq!(p.user_endpoint(issued["access_token"].as_str().unwrap()).await.0, StatusCode::OK);
+    assert_eq!(refresh(&p, issued["refresh_token"].as_str().unwrap()).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_replay_of_a_long_rotated_refresh_token_still_revokes_its_family() {
+    let p = TestProvider::in_process_with_scene(&[]).await;
+    let clock = p.clock.clone().unwrap();
+    let store = store::connect(&p.db.url, clock.shared()).await.unwrap();
+    let (_, stolen) = p.tokens_for_alice().await;
+    let (_, mut latest) = refresh(&p, &stolen).await;
+    // The chain goes on for days, with the purge running all along.
+    for _ in 0..3 {
+        p.advance(86_400);
+        store.purge_expired(clock.now(), 500).await.unwrap();
+        let (status, next) = refresh(&p, latest["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{next}");
+        latest = next;
+    }
+    let (status, body) = refresh(&p, &stolen).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (status, _) = refresh(&p, latest["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the replay three days on revoked the family");
+    assert_eq!(p.user_endpoint(latest["access_token"].as_str().unwrap()).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_refresh_chain_ends_at_its_maximum_age_however_often_it_was_rotated() {
+    let p = TestProvider::in_process_with_scene(&["--refresh-chain-max-seconds", "7200"]).await;
+    let (_, mut token) = p.tokens_for_alice().await;
+    for _ in 0..2 {
+        p.advance(3000);
+        let (status, body) = refresh(&p, &token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        token = body["refresh_token"].as_str().unwrap().to_string();
+    }
+    // 6,000 s in: the last token is young, but its chain ends at 7,200 s; introspection agrees.
+    let introspect = || async {
+        let response = http().post(p.provider("/o/introspect/")).basic_auth("client1", Some(SECRET)).form(&[("token", token.as_str())]);
+        response.send().await.unwrap().json::<serde_json::Value>().await.unwrap()
+    };
+    assert_eq!(introspect().await["exp"].as_i64(), Some(p.clock.as_ref().unwrap().now() + 1200));
+    p.advance(1200);
+    let (status, body) = refresh(&p, &token).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(introspect().await["active"], false);
+}

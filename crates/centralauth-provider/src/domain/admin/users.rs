@@ -5,7 +5,7 @@
 
 use crate::domain::audit::Actor;
 use crate::domain::authz::Administrator;
-use crate::domain::password;
+use crate::domain::{password, password_policy};
 use crate::domain::clock::UnixTime;
 use crate::domain::effects::Withdrawn;
 use crate::domain::throttle;
@@ -14,17 +14,11 @@ use crate::domain::secret::{Secret, SecretDigest};
 use crate::domain::user::{Email, NewUser, Role, User, UserChanges, UserId, Username, parse_name as parse_person_name};
 use crate::domain::{Error, Result};
 
-/// Minimum length of a password set by an administrator or a user (NIST SP 800-63B §5.1.1).
-pub const MIN_PASSWORD_LENGTH: usize = 8;
+pub use crate::domain::password_policy::MIN_PASSWORD_LENGTH;
 
-pub fn check_password(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_LENGTH {
-        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_LENGTH} characters")));
-    }
-    if password.len() > 1024 {
-        return Err(Error::invalid("password", "must be at most 1024 bytes"));
-    }
-    Ok(())
+/// The rules of a new password for `username` (`domain::password_policy`).
+pub fn check_password(password: &str, username: &str) -> Result<()> {
+    password_policy::check(password, username)
 }
 
 /// A password for people to type: 20 characters of base64url (120 bits).
@@ -32,9 +26,13 @@ pub fn generate_password() -> String {
     Secret::generate().expose()[..20].to_string()
 }
 
-async fn hash_password(password: &str) -> Result<String> {
-    check_password(password)?;
+async fn hash_password(password: &str, username: &str) -> Result<String> {
+    check_password(password, username)?;
     password::hash(password.to_string()).await
+}
+
+async fn find_user_by_id<S: UserStore + ?Sized>(store: &S, id: UserId) -> Result<User> {
+    store.find_user_by_id(id).await?.ok_or(Error::not_found("user"))
 }
 
 pub async fn find_user<S: UserStore + ?Sized>(store: &S, username: &str) -> Result<User> {
@@ -58,7 +56,7 @@ pub async fn create_user<S: UserStore + ?Sized>(admin: &Administrator, store: &S
 
 async fn insert_user<S: UserStore + ?Sized>(store: &S, input: UserInput, actor: &Actor) -> Result<User> {
     let password_hash = match input.password {
-        Some(pw) => Some(hash_password(&pw).await?),
+        Some(pw) => Some(hash_password(&pw, &input.username).await?),
         None => None,
     };
     let user = NewUser {
@@ -129,7 +127,7 @@ pub async fn update_user<S: UserStore + ?Sized>(admin: &Administrator, store: &S
         is_active: update.is_active,
         role: update.administrator.map(|a| if a { Role::Administrator } else { Role::User }),
         password_hash: match &update.password {
-            Some(pw) => Some(hash_password(pw).await?),
+            Some(pw) => Some(hash_password(pw, &find_user_by_id(store, user).await?.username).await?),
             None => None,
         },
         keep_session: None,
@@ -146,7 +144,9 @@ pub async fn set_password<S: UserStore + ?Sized>(admin: &Administrator, store: &
 /// Writes a new password; every session of the user but `keep_session` ends and their token
 /// families are revoked with it (`effects::user_updated`).
 async fn write_password<S: UserStore + ?Sized>(store: &S, user: UserId, password: &str, actor: &Actor, keep_session: Option<&SecretDigest>) -> Result<User> {
-    let changes = UserChanges { password_hash: Some(hash_password(password).await?), keep_session: keep_session.cloned(), ..Default::default() };
+    let username = find_user_by_id(store, user).await?.username;
+    let changes =
+        UserChanges { password_hash: Some(hash_password(password, &username).await?), keep_session: keep_session.cloned(), ..Default::default() };
     Ok(store.update_user(user, &changes, actor).await?)
 }
 

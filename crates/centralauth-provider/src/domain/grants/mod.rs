@@ -8,7 +8,7 @@ pub mod revocation;
 use super::application::Application;
 use super::clock::UnixTime;
 use super::scope::Scope;
-use super::secret::Secret;
+use super::secret::{MacKey, Secret};
 use super::user::UserId;
 use crate::domain::ports::NewTokenPair;
 
@@ -37,6 +37,21 @@ pub fn access_stands(user_active: bool, membership_active: Option<bool>) -> bool
 fn new_pair(app: &Application, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
     let access = Secret::generate();
     let refresh = Secret::generate();
+    let digests = NewTokenPair {
+        access: access.digest(),
+        access_expires_at: now + app.lifetimes.access_token,
+        refresh: refresh.digest(),
+        refresh_expires_at: now + app.lifetimes.refresh_token,
+    };
+    (access, refresh, digests)
+}
+
+/// The pair that succeeds `refresh_token`, derived from it with the server-held `key`: a retried
+/// refresh recomputes exactly the pair its first try got (stored, as every pair, by digest only),
+/// and nobody without the key can compute a successor from a token they hold.
+fn successor_pair(app: &Application, key: &MacKey, refresh_token: &str, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
+    let access = key.derive("refresh successor access token", refresh_token);
+    let refresh = key.derive("refresh successor refresh token", refresh_token);
     let digests = NewTokenPair {
         access: access.digest(),
         access_expires_at: now + app.lifetimes.access_token,

@@ -85,15 +85,19 @@ pub struct RefreshGrant {
     /// The sign-in's, kept by the family for the id_token.
     pub auth_time: UnixTime,
     pub sid: Option<String>,
+    /// When the family began (the code exchange): its chain of refreshes ends a fixed time later.
+    pub family_created_at: UnixTime,
 }
 
 /// What the store is to do with a refresh token the domain accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshDecision {
-    /// First use: mark the token rotated, revoke its access token, issue a pair with `scope`.
-    Rotate { scope: Scope },
-    /// A reuse within the grace window: a further pair of the same family with `scope`.
-    Reissue { scope: Scope },
+    /// First use: mark the token rotated, revoke its access token, issue the pair with `scope`,
+    /// its refresh token expiring at `refresh_expires_at` (in place of the pair's own).
+    Rotate { scope: Scope, refresh_expires_at: UnixTime },
+    /// A reuse within the grace window: answer the pair already issued for this token (the same
+    /// digests), storing it as for `Rotate` only if it is not there.
+    Reissue { scope: Scope, refresh_expires_at: UnixTime },
     /// A reuse after the grace window: revoke the whole family (RFC 9700 §4.14.2).
     RevokeFamily,
 }
@@ -113,7 +117,9 @@ pub enum RefreshRejection {
 pub enum RefreshOutcome {
     Rotated {
         user_id: UserId,
+        /// The pair's as stored: a reissued pair keeps what its first issue had.
         scope: Scope,
+        access_expires_at: UnixTime,
         auth_time: UnixTime,
         sid: Option<String>,
     },

@@ -1,4 +1,4 @@
-//! Sign-in and sign-out. CSRF by double-submit cookie, one message for unknown user and wrong
+//! Sign-in and sign-out. CSRF by a token bound to the (pre-)session (`shared::csrf`), one message for unknown user and wrong
 //! password, rate limits in the domain, a fresh session id at every sign-in, and `next` limited
 //! to same-site relative paths (no open redirect).
 
@@ -6,12 +6,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::SameSite;
 
 use crate::domain::secret::SecretDigest;
 use crate::domain::{Error, login, session};
 use crate::http::error::PageError;
-use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, SESSION_COOKIE, csrf_ok, csrf_token};
+use crate::http::shared::cookies::SESSION;
+use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, csrf_ok, csrf_token, sign_in_csrf_ok};
 use crate::http::i18n::{Lang, Texts};
 use crate::http::pages::{AccountPage, LoginPage, render};
 use crate::http::state::AppState;
@@ -27,10 +28,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn cookie(name: &'static str, value: String, secure: bool, same_site: SameSite) -> Cookie<'static> {
-    Cookie::build((name, value)).path("/").http_only(true).secure(secure).same_site(same_site).build()
-}
-
 fn login_page(t: &'static Texts, status: StatusCode, csrf: &str, next: &str, username: &str, error: Option<&'static str>) -> Response {
     render(status, &LoginPage { t, action: "/account/login/", csrf_token: csrf, next, username, error })
 }
@@ -40,7 +37,7 @@ pub async fn login_form(State(state): State<AppState>, Lang(t): Lang, jar: Cooki
     let next = params.get("next").ok().flatten();
     // OpenID Connect's login_hint, passed on by the authorization endpoint.
     let hint: String = params.get("login_hint").ok().flatten().unwrap_or("").chars().filter(|c| !c.is_control()).take(254).collect();
-    let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+    let (jar, csrf) = csrf_token(&state, jar);
     (jar, login_page(t, StatusCode::OK, &csrf, safe_next(next), &hint, None)).into_response()
 }
 
@@ -49,22 +46,22 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
     let params = form.0;
     let field = |name: &str| params.get(name).ok().flatten().unwrap_or("");
     let next = safe_next(params.get("next").ok().flatten()).to_string();
-    if !csrf_ok(&jar, params.get("csrf_token").ok().flatten()) {
+    if !sign_in_csrf_ok(&state, &jar, params.get("csrf_token").ok().flatten()) {
         return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
     }
     let secure = state.settings.secure_cookies;
     let (username, password) = (field("username"), field("password"));
-    let (jar, csrf) = csrf_token(jar, secure);
+    let (jar, csrf) = csrf_token(&state, jar);
     if username.is_empty() || password.is_empty() || username.len() > 254 || password.len() > 1024 {
         return (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response();
     }
     match login::sign_in(state.store.as_ref(), username, password, addr, state.clock.now()).await {
         Ok(started) => {
             // A new session id at every sign-in (session fixation); the old one is dropped.
-            if let Some(old) = jar.get(SESSION_COOKIE) {
-                let _ = session::discard(state.store.as_ref(), &SecretDigest::of(old.value())).await;
+            if let Some(old) = SESSION.get(&jar, secure) {
+                let _ = session::discard(state.store.as_ref(), &SecretDigest::of(old)).await;
             }
-            let jar = jar.add(cookie(SESSION_COOKIE, started.id.expose().to_string(), secure, SameSite::Lax));
+            let jar = jar.add(SESSION.build(started.id.expose().to_string(), secure, SameSite::Lax));
             tracing::info!(user = %started.user.username, "signed in");
             (jar, Redirect::to(&next)).into_response()
         }
@@ -78,7 +75,7 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
 }
 
 pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar, form: PageForm) -> Response {
-    if !csrf_ok(&jar, form.0.get("csrf_token").ok().flatten()) {
+    if !csrf_ok(&state, &jar, form.0.get("csrf_token").ok().flatten()) {
         return PageError::new(StatusCode::FORBIDDEN, t, None, t.csrf_failed).into_response();
     }
     match end_session(&state, jar).await {
@@ -90,18 +87,19 @@ pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar
 /// Signs the browser out: ends its session (which tells the applications signed in through it
 /// by back-channel logout) and removes the cookie.
 pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
-    if let Some(session) = jar.get(SESSION_COOKIE) {
-        let ended = session::sign_out(state.store.as_ref(), &SecretDigest::of(session.value()), state.clock.now()).await.map_err(PageError::internal)?;
+    let secure = state.settings.secure_cookies;
+    if let Some(session) = SESSION.get(&jar, secure) {
+        let ended = session::sign_out(state.store.as_ref(), &SecretDigest::of(session), state.clock.now()).await.map_err(PageError::internal)?;
         if let Some(ended) = ended {
             tracing::info!(user = ended.user_id.0, applications = ended.notified.len(), "signed out");
         }
     }
-    Ok(jar.remove(Cookie::build(SESSION_COOKIE).path("/")))
+    Ok(SESSION.removed_from(jar, secure))
 }
 
 pub async fn account(State(state): State<AppState>, Lang(t): Lang, MaybeSession(session): MaybeSession, jar: CookieJar) -> Response {
     let Some(session) = session else { return Redirect::to("/account/login/?next=/account/").into_response() };
-    let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+    let (jar, csrf) = csrf_token(&state, jar);
     (jar, render(StatusCode::OK, &AccountPage { t, username: &session.username, csrf_token: &csrf })).into_response()
 }
 

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::response::{IntoResponse, Redirect};
-use axum_extra::extract::cookie::Cookie;
 
 use super::form::{Choice, FormErrors};
 use super::once::ShownOnce;
@@ -16,7 +15,7 @@ use crate::domain::application::ApplicationId;
 use crate::domain::clock::utc_text;
 use crate::domain::ports::ApiToken;
 use crate::domain::{Error, session};
-use crate::http::shared::SESSION_COOKIE;
+use crate::http::shared::cookies::{SESSION, TOKEN_ONCE};
 
 /// An application the user may sign in to, with where it lives.
 struct MyApplication {
@@ -86,12 +85,12 @@ pub async fn change_password(ConsolePost(c, form): ConsolePost) -> Outcome {
 pub async fn sign_out_everywhere(ConsolePost(c, _form): ConsolePost) -> Outcome {
     let ended = session::sign_out_everywhere(c.store(), c.admin.user_id, c.state.clock.now()).await.or_fail(&c)?;
     tracing::info!(user = c.admin.user_id.0, sessions = ended.len(), "signed out everywhere");
-    let jar = c.jar().remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let jar = SESSION.removed_from(c.jar(), c.state.settings.secure_cookies);
     Ok((jar, Redirect::to("/account/login/?next=/console/account/")).into_response())
 }
 
 fn token_shown_once() -> ShownOnce {
-    ShownOnce { cookie: "centralauth_token_once", page: "/console/account/tokens/".to_string() }
+    ShownOnce { cookie: &TOKEN_ONCE, page: "/console/account/tokens/".to_string() }
 }
 
 #[derive(Template)]
@@ -174,7 +173,7 @@ async fn tokens_page(c: &Console, form: TokenForm, errors: FormErrors) -> Outcom
         .filter(|a| c.admin.manages(a.id))
         .map(|a| Choice { value: a.id.0, checked: form.applications.contains(&a.id.0), label: a.name, detail: a.client_id })
         .collect();
-    let (jar, new_token) = token_shown_once().take(c.jar());
+    let (jar, new_token) = token_shown_once().take(c.jar(), c.state.settings.secure_cookies);
     let page = TokensPage {
         c: c.chrome("account"),
         tokens,

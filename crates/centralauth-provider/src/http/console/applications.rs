@@ -196,7 +196,7 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
 }
 
 fn shown_once(app: &Application) -> ShownOnce {
-    ShownOnce { cookie: "centralauth_secret_once", page: format!("/console/applications/{}/secret", app.id.0) }
+    ShownOnce { cookie: &crate::http::shared::cookies::SECRET_ONCE, page: format!("/console/applications/{}/secret", app.id.0) }
 }
 
 /// Hands the secret to the secret page, which shows it once.
@@ -215,7 +215,7 @@ struct SecretPage<'a> {
 /// Shows the secret the previous POST made, once: the cookie that carried it is removed.
 pub async fn secret(c: Console, Path(id): Path<String>) -> Outcome {
     let app = full_application(&c, &id).await?;
-    let (jar, secret) = shown_once(&app).take(c.jar());
+    let (jar, secret) = shown_once(&app).take(c.jar(), c.state.settings.secure_cookies);
     let page = SecretPage { c: c.chrome("applications"), app, secret };
     let response = c.render(axum::http::StatusCode::OK, &page);
     Ok((jar, response).into_response())

@@ -1,6 +1,6 @@
 //! The web console under `/console/`: server-rendered pages (askama) for administrators,
 //! delegated administrators and every signed-in user's own account. Sign-in is the provider's
-//! own, every form carries the double-submit CSRF token, and every change answers 303 (PRG).
+//! own, every form carries the session-bound CSRF token, and every change answers 303 (PRG).
 
 mod account;
 mod applications;
@@ -23,7 +23,8 @@ use self::form::Form;
 use self::texts::ConsoleTexts;
 use super::error::PageError;
 use super::routes::Routes;
-use super::shared::{PageForm, SESSION_COOKIE, csrf_ok, csrf_token};
+use super::shared::cookies::SESSION;
+use super::shared::{PageForm, csrf_ok, csrf_token};
 use super::i18n::{Lang, Texts};
 use super::state::AppState;
 use crate::domain::application::{Application, ApplicationId};
@@ -111,15 +112,15 @@ impl FromRequestParts<AppState> for Console {
             let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
             ConsoleError::from(Redirect::to(&format!("/account/login/?{query}")).into_response())
         };
-        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Err(sign_in()) };
+        let Some(session_id) = SESSION.get(&jar, state.settings.secure_cookies) else { return Err(sign_in()) };
         let store = state.store.as_ref();
         let internal = |e: &dyn std::fmt::Display| ConsoleError::from(PageError::internal(e).into_response());
-        let session = store.find_session(&SecretDigest::of(cookie.value()), state.clock.now()).await.map_err(|e| internal(&e))?;
+        let session = store.find_session(&SecretDigest::of(session_id), state.clock.now()).await.map_err(|e| internal(&e))?;
         let Some(session) = session else { return Err(sign_in()) };
         let user = store.find_user_by_id(session.user_id).await.map_err(|e| internal(&e))?;
         let Some(user) = user.filter(|u| u.is_active) else { return Err(sign_in()) };
         let admin = Administrator::load(store, &user).await.map_err(|e| internal(&e))?;
-        let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+        let (jar, csrf) = csrf_token(state, jar);
         let notice = parts
             .uri
             .query()
@@ -140,7 +141,7 @@ impl FromRequest<AppState> for ConsolePost {
         let jar = CookieJar::from_headers(&parts.headers);
         let PageForm(params) =
             PageForm::from_request(Request::from_parts(parts, body), state).await.map_err(|e| ConsoleError::from(e.into_response()))?;
-        if !csrf_ok(&jar, params.get("csrf_token").ok().flatten()) {
+        if !csrf_ok(state, &jar, params.get("csrf_token").ok().flatten()) {
             return Err(console.error(StatusCode::FORBIDDEN, console.t.csrf_failed));
         }
         Ok(Self(console, Form(params)))
@@ -175,7 +176,7 @@ impl Console {
 
     /// The digest of this browser's session (a console request has one, or it is not here).
     pub fn session(&self) -> SecretDigest {
-        SecretDigest::of(self.jar.get(SESSION_COOKIE).map(|c| c.value()).unwrap_or_default())
+        SecretDigest::of(SESSION.get(&self.jar, self.state.settings.secure_cookies).unwrap_or_default())
     }
 
     pub fn store(&self) -> &dyn crate::domain::ports::Store {

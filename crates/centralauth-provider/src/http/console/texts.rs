@@ -469,6 +469,11 @@ pub static DE: ConsoleTexts = ConsoleTexts {
         ("must be between 1 second and 10 years", "muss zwischen 1 Sekunde und 10 Jahren liegen"),
         ("must be at least 8 characters", "muss mindestens 8 Zeichen lang sein"),
         ("must be at most 1024 bytes", "darf höchstens 1024 Bytes lang sein"),
+        (
+            "is too common: it is on a list of passwords known from breaches",
+            "ist zu verbreitet: es steht auf einer Liste von Passwörtern aus Datenlecks",
+        ),
+        ("is too close to the username", "ist dem Benutzernamen zu ähnlich"),
         ("must be RS256 or EdDSA", "muss RS256 oder EdDSA sein"),
     ],
 };

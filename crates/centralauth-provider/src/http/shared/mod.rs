@@ -5,6 +5,7 @@
 mod bearer;
 mod client_addr;
 mod client_auth;
+pub mod cookies;
 mod csrf;
 mod params;
 mod session;
@@ -12,9 +13,9 @@ mod session;
 pub use bearer::{bearer_token, challenge as bearer_challenge};
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use client_auth::ClientCredentials;
-pub use csrf::{CSRF_COOKIE, csrf_ok, csrf_token};
+pub use csrf::{csrf_ok, csrf_token, sign_in_csrf_ok};
 pub use params::{OAuthForm, PageForm, ParamError, Params};
-pub use session::{MaybeSession, SESSION_COOKIE};
+pub use session::MaybeSession;
 
 /// `Cache-Control: no-store` on every answer of a route: for answers that describe a token or
 /// a person's access (RFC 6749 §5.1 asks it of the token endpoint, and the same reasoning holds

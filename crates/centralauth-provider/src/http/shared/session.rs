@@ -4,12 +4,11 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 
+use super::cookies::SESSION;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::http::error::PageError;
 use crate::http::state::AppState;
-
-pub const SESSION_COOKIE: &str = "centralauth_session";
 
 /// The signed-in provider user, if any.
 pub struct MaybeSession(pub Option<SessionUser>);
@@ -24,9 +23,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(Self(None)) };
-        let session =
-            state.store.find_session(&SecretDigest::of(cookie.value()), state.clock.now()).await.map_err(PageError::internal)?;
+        let Some(id) = SESSION.get(&jar, state.settings.secure_cookies) else { return Ok(Self(None)) };
+        let session = state.store.find_session(&SecretDigest::of(id), state.clock.now()).await.map_err(PageError::internal)?;
         Ok(Self(session))
     }
 }

@@ -47,6 +47,15 @@ hot_path_row! {
         membership_active: Option<bool>,
         auth_time: i64,
         sid: Option<String>,
+        family_created_at: i64,
+    }
+}
+
+hot_path_row! {
+    /// The stored scope and expiry of an access token that a reissue answers again.
+    struct IssuedAccessRow {
+        scope: String,
+        expires_at: i64,
     }
 }
 
@@ -87,6 +96,7 @@ impl RefreshRow {
             membership_active: self.membership_active,
             auth_time: self.auth_time,
             sid: self.sid,
+            family_created_at: self.family_created_at,
         };
         (self.family_id, self.access_token_digest, grant)
     }
@@ -108,14 +118,44 @@ impl ActiveRow {
     }
 }
 
-async fn insert_pair(tx: &mut HotPathTx<'_>, family_id: i64, scope: &str, now: UnixTime, tokens: &NewTokenPair) -> StoreResult<()> {
+/// How `insert_pair` meets a pair whose digests are stored already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IfStored {
+    /// A conflict is an error: the pair is new (random, or a first rotation's successor).
+    Fail,
+    /// Keep what is there: a reissue of the successor pair its first rotation stored.
+    Keep,
+}
+
+async fn insert_pair(
+    tx: &mut HotPathTx<'_>,
+    family_id: i64,
+    scope: &str,
+    now: UnixTime,
+    tokens: &NewTokenPair,
+    if_stored: IfStored,
+) -> StoreResult<()> {
+    // Statements are fixed strings (each backend prepares and caches them once).
+    let (access_sql, refresh_sql) = match if_stored {
+        IfStored::Fail => (
+            "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        ),
+        IfStored::Keep => (
+            "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (token_digest) DO NOTHING",
+            "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_digest) DO NOTHING",
+        ),
+    };
     tx.execute(
-        "INSERT INTO access_tokens (token_digest, family_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        access_sql,
         &[Arg::Bytes(&tokens.access.0), Arg::Int(family_id), Arg::Text(scope), Arg::Int(now), Arg::Int(tokens.access_expires_at)],
     )
     .await?;
     tx.execute(
-        "INSERT INTO refresh_tokens (token_digest, family_id, access_token_digest, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        refresh_sql,
         &[
             Arg::Bytes(&tokens.refresh.0),
             Arg::Int(family_id),
@@ -252,7 +292,7 @@ impl GrantStore for SqlStore {
             .ok_or(crate::domain::ports::StoreError::NotFound)?;
         tx.execute("UPDATE authorization_codes SET family_id = $1 WHERE code_digest = $2", &[Arg::Int(family_id), Arg::Bytes(&code.0)])
             .await?;
-        insert_pair(&mut tx, family_id, &scope, now, tokens).await?;
+        insert_pair(&mut tx, family_id, &scope, now, tokens, IfStored::Fail).await?;
         tx.commit().await?;
         Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope, auth_time: row.auth_time, nonce: row.nonce, sid: row.sid })
     }
@@ -273,7 +313,7 @@ impl GrantStore for SqlStore {
                 .fetch_optional(
                     "SELECT r.family_id, r.access_token_digest, r.scope, r.expires_at, r.rotated_at, r.revoked_at, \
                      f.revoked_at AS family_revoked_at, f.user_id, u.is_active AS user_active, m.is_active AS membership_active, \
-                     f.auth_time, f.sid \
+                     f.auth_time, f.sid, f.created_at AS family_created_at \
                      FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id JOIN users u ON u.id = f.user_id \
                      LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id \
                      WHERE r.token_digest = $1 AND f.application_id = $2",
@@ -282,7 +322,7 @@ impl GrantStore for SqlStore {
                 .await?;
             let Some(row) = row else { return Ok(RefreshOutcome::Unknown) };
             let (family_id, old_access, grant) = row.split();
-            let scope = match judge(&grant) {
+            match judge(&grant) {
                 // Nothing was written: the transaction is rolled back as it is dropped.
                 Err(rejection) => return Ok(RefreshOutcome::Rejected(rejection)),
                 Ok(RefreshDecision::RevokeFamily) => {
@@ -290,8 +330,25 @@ impl GrantStore for SqlStore {
                     tx.commit().await?;
                     return Ok(RefreshOutcome::Replayed);
                 }
-                Ok(RefreshDecision::Reissue { scope }) => scope,
-                Ok(RefreshDecision::Rotate { scope }) => {
+                Ok(RefreshDecision::Reissue { scope, refresh_expires_at }) => {
+                    // The pair this token's rotation stored (the same digests, derived from the
+                    // token): answered again as stored, stored now only if it is not there.
+                    let tokens = NewTokenPair { refresh_expires_at, ..tokens.clone() };
+                    insert_pair(&mut tx, family_id, &scope.to_string(), now, &tokens, IfStored::Keep).await?;
+                    let issued: IssuedAccessRow = tx
+                        .fetch_optional("SELECT scope, expires_at FROM access_tokens WHERE token_digest = $1", &[Arg::Bytes(&tokens.access.0)])
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    tx.commit().await?;
+                    return Ok(RefreshOutcome::Rotated {
+                        user_id: grant.user_id,
+                        scope: Scope::from_stored(&issued.scope),
+                        access_expires_at: issued.expires_at,
+                        auth_time: grant.auth_time,
+                        sid: grant.sid,
+                    });
+                }
+                Ok(RefreshDecision::Rotate { scope, refresh_expires_at }) => {
                     // Once, ever: of two concurrent rotations on PostgreSQL, the second waits
                     // for the first's row lock, then updates nothing and reads the row again.
                     let rotated = tx
@@ -309,12 +366,18 @@ impl GrantStore for SqlStore {
                         &[Arg::Int(now), Arg::Bytes(&old_access)],
                     )
                     .await?;
-                    scope
+                    let tokens = NewTokenPair { refresh_expires_at, ..tokens.clone() };
+                    insert_pair(&mut tx, family_id, &scope.to_string(), now, &tokens, IfStored::Fail).await?;
+                    tx.commit().await?;
+                    return Ok(RefreshOutcome::Rotated {
+                        user_id: grant.user_id,
+                        scope,
+                        access_expires_at: tokens.access_expires_at,
+                        auth_time: grant.auth_time,
+                        sid: grant.sid,
+                    });
                 }
-            };
-            insert_pair(&mut tx, family_id, &scope.to_string(), now, tokens).await?;
-            tx.commit().await?;
-            return Ok(RefreshOutcome::Rotated { user_id: grant.user_id, scope, auth_time: grant.auth_time, sid: grant.sid });
+            }
         }
         // Unreachable: a row whose rotation found it changed is judged used, revoked or gone.
         Err(StoreError::Other("a refresh token changed under every read of it".into()))

@@ -7,7 +7,9 @@ use super::{SqlStore, migrator};
 use crate::domain::clock::UnixTime;
 use crate::domain::ports::{MaintenanceStore, StoreResult};
 
-/// Rotated refresh tokens and used codes are kept this long to recognise a replay.
+/// Used codes are kept this long to recognise a replay. Rotated refresh tokens are kept as long
+/// as their family (the chain of refreshes): a replay of any of them revokes the family for as
+/// long as it could be used.
 const REPLAY_MEMORY_SECONDS: i64 = 24 * 3600;
 /// Longer than any throttle budget's `forget_after` (domain::throttle), after which a count no
 /// longer applies anyway.
@@ -22,7 +24,7 @@ impl MaintenanceStore for SqlStore {
 
     async fn purge_expired(&self, now: UnixTime, batch: i64) -> StoreResult<u64> {
         let forget = now - REPLAY_MEMORY_SECONDS;
-        let statements: [(&str, i64); 7] = [
+        let statements: [(&str, i64); 6] = [
             (
                 "DELETE FROM authorization_codes WHERE code_digest IN \
                  (SELECT code_digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
@@ -33,10 +35,6 @@ impl MaintenanceStore for SqlStore {
             (
                 "DELETE FROM access_tokens WHERE token_digest IN (SELECT token_digest FROM access_tokens WHERE expires_at < $1 LIMIT $2)",
                 now,
-            ),
-            (
-                "DELETE FROM refresh_tokens WHERE token_digest IN (SELECT token_digest FROM refresh_tokens WHERE rotated_at < $1 LIMIT $2)",
-                forget,
             ),
             ("DELETE FROM sessions WHERE id_digest IN (SELECT id_digest FROM sessions WHERE expires_at < $1 LIMIT $2)", now),
             (

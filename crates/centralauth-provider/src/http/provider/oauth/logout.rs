@@ -71,7 +71,7 @@ fn bad_request(t: &'static Texts) -> Response {
 }
 
 fn confirm(state: &AppState, t: &'static Texts, jar: CookieJar, params: &Params) -> Response {
-    let (jar, csrf) = csrf_token(jar, state.settings.secure_cookies);
+    let (jar, csrf) = csrf_token(state, jar);
     let hidden: Vec<(String, String)> = params.raw_pairs().iter().filter(|(k, _)| CARRIED.contains(&k.as_str())).cloned().collect();
     let action = format!("{}/o/logout/", state.settings.prefix);
     (jar, render(StatusCode::OK, &LogoutPage { t, action: &action, csrf_token: &csrf, hidden: &hidden })).into_response()
@@ -107,7 +107,7 @@ pub async fn logout_post(
     match params.get("csrf_token") {
         // The relying party's own POST (§2 allows it): ask the user first.
         Ok(None) => confirm(&state, t, jar, &params),
-        Ok(token @ Some(_)) if csrf_ok(&jar, token) => match end_session(&state, jar).await {
+        Ok(token @ Some(_)) if csrf_ok(&state, &jar, token) => match end_session(&state, jar).await {
             Ok(jar) => done(jar, t, target),
             Err(e) => e.into_response(),
         },

@@ -62,7 +62,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, OAuthForm(
             authorization_code::exchange(state.store.as_ref(), &app, &request, now).await?
         }
         TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::refresh(state.store.as_ref(), &app, refresh_token, scope, state.settings.refresh_grace_seconds, now).await?
+            refresh_token::refresh(state.store.as_ref(), &app, refresh_token, scope, state.settings.refresh, &state.refresh_key, now).await?
         }
     };
     // OpenID Connect: an id_token whenever the grant has the `openid` scope (Core §3.1.3.3, §12.2).
