@@ -571,10 +571,10 @@ async fn applications_from_before_migration_0009_keep_introspection_by_get_new_o
     migrate_before(&f, 9).await;
     let insert = "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
                   access_token_lifetime, refresh_token_lifetime, created_at) \
-                  VALUES ('Old', 'old', '', 'http://intranet.example/cb/', 'allow_extra_query', 'optional', 300, 3600, 0)";
+                  VALUES ('Old', 'old', X'00', 'http://intranet.example/cb/', 'allow_extra_query', 'optional', 300, 3600, 0)";
     if f.postgres.is_some() {
         let pool = sqlx::PgPool::connect(&f.url).await.unwrap();
-        sqlx::query(&insert.replace("''", "''::bytea")).execute(&pool).await.unwrap();
+        sqlx::query(&insert.replace("X'00'", "'\\x00'::bytea")).execute(&pool).await.unwrap();
         pool.close().await;
     } else {
         let pool = sqlx::SqlitePool::connect(&f.url).await.unwrap();
