@@ -92,7 +92,9 @@ impl ApplicationProfile {
 
     pub fn settings(self) -> ProfileSettings {
         match self {
-            Self::Default => ProfileSettings { redirect_uri_match: RedirectUriMatch::Exact, pkce: PkcePolicy::Required, allow_introspection_get: false },
+            Self::Default => {
+                ProfileSettings { redirect_uri_match: RedirectUriMatch::Exact, pkce: PkcePolicy::Required, allow_introspection_get: false }
+            }
             Self::DjangoCentralauth => ProfileSettings {
                 redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
                 pkce: PkcePolicy::Optional,
@@ -103,7 +105,8 @@ impl ApplicationProfile {
 
     /// The profile whose settings an application has, if any.
     pub fn of(app: &Application) -> Option<Self> {
-        let has = ProfileSettings { redirect_uri_match: app.redirect_uri_match, pkce: app.pkce, allow_introspection_get: app.allow_introspection_get };
+        let has =
+            ProfileSettings { redirect_uri_match: app.redirect_uri_match, pkce: app.pkce, allow_introspection_get: app.allow_introspection_get };
         Self::ALL.into_iter().find(|p| p.settings() == has)
     }
 }
@@ -222,9 +225,11 @@ mod tests {
     #[test]
     fn the_default_profile_is_strict_and_the_django_one_is_what_its_client_needs() {
         let strict = ApplicationProfile::default().settings();
-        assert_eq!((strict.redirect_uri_match, strict.pkce, strict.allow_introspection_get), (RedirectUriMatch::Exact, PkcePolicy::Required, false));
+        let strict = (strict.redirect_uri_match, strict.pkce, strict.allow_introspection_get);
+        assert_eq!(strict, (RedirectUriMatch::Exact, PkcePolicy::Required, false));
         let django = ApplicationProfile::parse("django-centralauth").unwrap().settings();
-        assert_eq!((django.redirect_uri_match, django.pkce, django.allow_introspection_get), (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
+        let django = (django.redirect_uri_match, django.pkce, django.allow_introspection_get);
+        assert_eq!(django, (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
         assert!(ApplicationProfile::parse("lax").is_err());
     }
 

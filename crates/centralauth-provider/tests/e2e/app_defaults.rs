@@ -25,7 +25,13 @@ async fn api_create(p: &TestProvider, token: &str, body: Value) -> (StatusCode, 
 }
 
 /// The console's new-application form as a browser sends it, with `extra` fields.
-async fn console_create(browser: &Browser, p: &TestProvider, client_id: &str, redirect_uris: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+async fn console_create(
+    browser: &Browser,
+    p: &TestProvider,
+    client_id: &str,
+    redirect_uris: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form: Fields = application_form(client_id, client_id, redirect_uris);
     form.extend_from_slice(extra);
     submit(browser, p, "/console/applications/new", "/console/applications/", &form).await
@@ -80,10 +86,15 @@ async fn applications_made_by_cli_api_and_console_default_to_exact_redirect_uris
 
     let cli = ["app", "create", "cli-default", "--client-id", "cli-default", "--redirect-uri", REDIRECT_URI];
     p.cli(&cli, None).await;
-    let (status, created) = api_create(&p, &token, json!({"name": "API", "client_id": "api-default", "redirect_uris": [REDIRECT_URI]})).await;
+    let (status, created) =
+        api_create(&p, &token, json!({"name": "API", "client_id": "api-default", "redirect_uris": [REDIRECT_URI]})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(
-        (created["application"]["redirect_uri_match"].clone(), created["application"]["pkce"].clone(), created["application"]["profile"].clone()),
+        (
+            created["application"]["redirect_uri_match"].clone(),
+            created["application"]["pkce"].clone(),
+            created["application"]["profile"].clone()
+        ),
         (json!("exact"), json!("required"), json!("default"))
     );
     assert_eq!(created["application"]["allow_introspection_get"], false);
@@ -118,13 +129,20 @@ async fn the_django_centralauth_profile_allows_the_next_query_and_no_pkce_in_eve
     let console = admin(&p).await;
     let browser = Browser::new();
 
-    p.cli(&["app", "create", "cli-django", "--client-id", "cli-django", "--redirect-uri", REDIRECT_URI, "--profile", "django-centralauth"], None)
-        .await;
+    p.cli(
+        &["app", "create", "cli-django", "--client-id", "cli-django", "--redirect-uri", REDIRECT_URI, "--profile", "django-centralauth"],
+        None,
+    )
+    .await;
     let body = json!({"name": "API", "client_id": "api-django", "redirect_uris": [REDIRECT_URI], "profile": "django-centralauth"});
     let (status, created) = api_create(&p, &token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(
-        (created["application"]["redirect_uri_match"].clone(), created["application"]["pkce"].clone(), created["application"]["profile"].clone()),
+        (
+            created["application"]["redirect_uri_match"].clone(),
+            created["application"]["pkce"].clone(),
+            created["application"]["profile"].clone()
+        ),
         (json!("allow_extra_query"), json!("optional"), json!("django-centralauth"))
     );
     // The profile wins over the checkboxes (still ticked from the default form).
@@ -198,7 +216,11 @@ async fn redirect_uris_must_be_https_or_loopback_http_and_at_most_32_in_every_fr
         assert!(!ok && stderr.contains("invalid redirect_uri"), "CLI, {what}: {stderr}");
 
         let (status, answer) = api_create(&p, &token, json!({"name": "Refused", "redirect_uris": uris})).await;
-        assert_eq!((status, answer["error"].clone(), answer["field"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request"), json!("redirect_uri")), "API, {what}: {answer}");
+        assert_eq!(
+            (status, answer["error"].clone(), answer["field"].clone()),
+            (StatusCode::BAD_REQUEST, json!("invalid_request"), json!("redirect_uri")),
+            "API, {what}: {answer}"
+        );
 
         let response = console_create(&console, &p, "refused", &uris.join("\n"), &[]).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "console, {what}");
@@ -206,8 +228,12 @@ async fn redirect_uris_must_be_https_or_loopback_http_and_at_most_32_in_every_fr
         assert!(html.contains("id=\"redirect_uris-error\""), "console, {what}: {html}");
     }
     // Post-logout redirect URIs follow the same rule.
-    let (status, answer) =
-        api_create(&p, &token, json!({"name": "Refused", "redirect_uris": [REDIRECT_URI], "post_logout_redirect_uris": ["http://app.example/bye"]})).await;
+    let (status, answer) = api_create(
+        &p,
+        &token,
+        json!({"name": "Refused", "redirect_uris": [REDIRECT_URI], "post_logout_redirect_uris": ["http://app.example/bye"]}),
+    )
+    .await;
     assert_eq!((status, answer["field"].clone()), (StatusCode::BAD_REQUEST, json!("post_logout_redirect_uris")), "{answer}");
     assert_eq!(p.snapshot().await, before, "nothing refused was stored");
 
@@ -223,14 +249,17 @@ async fn redirect_uris_must_be_https_or_loopback_http_and_at_most_32_in_every_fr
     assert_eq!(console_create(&console, &p, "console-loopback", &loopback.join("\n"), &[]).await.status(), StatusCode::SEE_OTHER);
 
     let insecure = "http://app.example/cb/";
-    p.cli(&["app", "create", "Test env", "--client-id", "cli-test", "--redirect-uri", insecure, "--allow-insecure-redirect-uris"], None).await;
+    p.cli(&["app", "create", "Test env", "--client-id", "cli-test", "--redirect-uri", insecure, "--allow-insecure-redirect-uris"], None)
+        .await;
     let body = json!({"name": "Test env", "client_id": "api-test", "redirect_uris": [insecure], "allow_insecure_redirect_uris": true});
     let (status, answer) = api_create(&p, &token, body).await;
     assert_eq!((status, answer["application"]["allow_insecure_redirect_uris"].clone()), (StatusCode::CREATED, json!(true)), "{answer}");
     let response = console_create(&console, &p, "console-test", insecure, &[("allow_insecure_redirect_uris", "on")]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     // The allowance covers http, not other schemes.
-    let (status, answer) = api_create(&p, &token, json!({"name": "FTP", "redirect_uris": ["ftp://app.example/cb/"], "allow_insecure_redirect_uris": true})).await;
+    let (status, answer) =
+        api_create(&p, &token, json!({"name": "FTP", "redirect_uris": ["ftp://app.example/cb/"], "allow_insecure_redirect_uris": true}))
+            .await;
     assert_eq!((status, answer["field"].clone()), (StatusCode::BAD_REQUEST, json!("redirect_uri")), "{answer}");
 
     // Taking the allowance away does not drop what is registered, but nothing new may be added.
@@ -246,7 +275,8 @@ async fn introspect_by_get(p: &TestProvider, client_id: &str, token: &str) -> re
 }
 
 async fn introspect_by_post(p: &TestProvider, client_id: &str, token: &str) -> Value {
-    let response = http().post(p.provider("/o/introspect/")).basic_auth(client_id, Some(SECRET)).form(&[("token", token)]).send().await.unwrap();
+    let response =
+        http().post(p.provider("/o/introspect/")).basic_auth(client_id, Some(SECRET)).form(&[("token", token)]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -261,7 +291,8 @@ async fn introspection_by_get_is_refused_with_405_unless_the_application_allows_
     assert_eq!(response.json::<Value>().await.unwrap()["active"], true);
 
     // A new application (the default profile) gets 405 with `Allow: POST`, and POST works.
-    p.cli(&["app", "create", "Default", "--client-id", "strict", "--client-secret-stdin", "--redirect-uri", REDIRECT_URI], Some(SECRET)).await;
+    p.cli(&["app", "create", "Default", "--client-id", "strict", "--client-secret-stdin", "--redirect-uri", REDIRECT_URI], Some(SECRET))
+        .await;
     let response = introspect_by_get(&p, "strict", "anything").await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[ALLOW], "POST");
@@ -274,6 +305,7 @@ async fn introspection_by_get_is_refused_with_405_unless_the_application_allows_
     assert_eq!(introspect_by_get(&p, "client1", &access).await.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(introspect_by_post(&p, "client1", &access).await["active"], true);
     // Wrong credentials are still a 401 first, whatever the method.
-    let response = http().get(format!("{}?token={access}", p.provider("/o/introspect/"))).basic_auth("client1", Some("wrong")).send().await.unwrap();
+    let response =
+        http().get(format!("{}?token={access}", p.provider("/o/introspect/"))).basic_auth("client1", Some("wrong")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }

@@ -254,7 +254,8 @@ fn imported_applications_get_the_django_centralauth_profile_and_plain_http_uris_
     export.applications[0].redirect_uris = "http://intranet.example/cb/ http://127.0.0.1:9/cb/".into();
     let plan = run(&export, &CurrentState::default());
     let Step::Create(app1) = &plan.applications[0] else { panic!() };
-    assert_eq!((app1.redirect_uri_match, app1.pkce, app1.allow_introspection_get), (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
+    let settings = (app1.redirect_uri_match, app1.pkce, app1.allow_introspection_get);
+    assert_eq!(settings, (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
     assert_eq!(app1.redirect_uris.len(), 2, "kept as Django had them");
     assert!(app1.allow_insecure_redirect_uris);
     assert_eq!(plan.report.warnings.len(), 1, "{:?}", plan.report.warnings);

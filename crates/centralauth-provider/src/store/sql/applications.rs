@@ -67,7 +67,8 @@ macro_rules! select_application {
     ($where:literal) => {
         concat!(
             "SELECT id, name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
-             allow_insecure_redirect_uris, allow_introspection_get, access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, \
+             allow_insecure_redirect_uris, allow_introspection_get, \
+             access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, \
              id_token_signing_alg, created_at FROM applications ",
             $where
         )

@@ -320,7 +320,8 @@ async fn write_applications(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progr
     }
     for (id, a) in changed {
         sqlx::query(
-            "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, allow_insecure_redirect_uris = $4 WHERE id = $5",
+            "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, allow_insecure_redirect_uris = $4 \
+             WHERE id = $5",
         )
         .bind(&a.name)
         .bind(&a.client_secret_digest.0)

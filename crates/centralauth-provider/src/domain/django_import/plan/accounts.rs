@@ -219,8 +219,9 @@ impl Planner<'_> {
         }
         let django = ApplicationProfile::DjangoCentralauth.settings();
         // Kept as Django had them; registering plain http ones here needs the allowance.
-        let allow_insecure_redirect_uris =
-            redirect_uris.iter().any(|u| RedirectUri::register(u.as_str(), false).is_err() && RedirectUri::register(u.as_str(), true).is_ok());
+        let needs_allowance =
+            |u: &RedirectUri| RedirectUri::register(u.as_str(), false).is_err() && RedirectUri::register(u.as_str(), true).is_ok();
+        let allow_insecure_redirect_uris = redirect_uris.iter().any(needs_allowance);
         Ok(ApplicationState {
             name,
             client_id: client_id.as_str().to_string(),
