@@ -32,6 +32,8 @@ def as_list(value):
 
 class Provider:
     kind = None
+    #: What `app create` needs so that django-centralauth's client works against the provider.
+    django_client_options = ()
     prefix = "/provider"
     #: Where the provider sends a browser that has no session (what the login form lives at).
     login_page_path = None
@@ -88,6 +90,7 @@ class Provider:
         for uri in as_list(redirect_uri):
             args += ["--redirect-uri", uri]
         args += ["--access-token-lifetime", str(lifetime)]
+        args += list(self.django_client_options)
         self.cli(*args, stdin=client_secret + "\n")
 
     def application_perms(self, client_id):
@@ -226,6 +229,9 @@ class OursProvider(Provider):
 
     kind = "ours"
     login_page_path = "/account/login/"
+    # New applications default to exact redirect URIs and required PKCE; the Django client
+    # adds `?next=` and sends no PKCE, which is what this profile is for.
+    django_client_options = ("--profile", "django-centralauth")
 
     def __init__(self, server, base_url, access_token_lifetime, env, binary):
         super().__init__(server, base_url, access_token_lifetime, env)

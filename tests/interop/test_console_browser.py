@@ -79,6 +79,8 @@ def create_application(page, provider, name, redirect_uri, access_token_lifetime
     page.fill("#name", name)
     page.fill("#redirect_uris", redirect_uri)
     page.fill("#access_token_lifetime", access_token_lifetime)
+    # The application is used by django-centralauth's client, which needs its profile.
+    page.select_option("#profile", "django-centralauth")
     page.click("#application-submit")
     page.wait_for_selector("#client-secret")
     app_id = re.search(r"/console/applications/(\d+)/secret", page.url).group(1)

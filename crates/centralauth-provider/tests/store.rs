@@ -41,6 +41,13 @@ impl Drop for Fixture {
 }
 
 async fn fixture() -> Fixture {
+    let f = empty_database().await;
+    f.store.migrate().await.unwrap();
+    f
+}
+
+/// A store on a fresh database that is not migrated yet.
+async fn empty_database() -> Fixture {
     if std::env::var("CENTRALAUTH_TEST_BACKEND").as_deref() == Ok("postgres") {
         let admin = std::env::var("CENTRALAUTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("centralauth_store_{}", Secret::generate().expose()[..12].to_lowercase().replace(['-', '_'], "x"));
@@ -49,13 +56,11 @@ async fn fixture() -> Fixture {
         let mut url = url::Url::parse(&admin).unwrap();
         url.set_path(&name);
         let store = store::connect(url.as_str(), clock::system()).await.unwrap();
-        store.migrate().await.unwrap();
         Fixture { store, url: url.to_string(), _dir: None, postgres: Some((admin, name)) }
     } else {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/store.db", dir.path().display());
         let store = store::connect(&url, clock::system()).await.unwrap();
-        store.migrate().await.unwrap();
         Fixture { store, url, _dir: Some(dir), postgres: None }
     }
 }
@@ -72,6 +77,8 @@ async fn application(store: &dyn Store, client_id: &str) -> centralauth_provider
         redirect_uris: vec![RedirectUri::parse("https://app.example/cb/").unwrap()],
         redirect_uri_match: RedirectUriMatch::Exact,
         pkce: PkcePolicy::Optional,
+        allow_insecure_redirect_uris: false,
+        allow_introspection_get: false,
         lifetimes: TokenLifetimes::default(),
         oidc: Default::default(),
     };
@@ -763,4 +770,52 @@ async fn an_administrator_ends_a_users_sessions_with_or_without_their_token_fami
     let audit = store.recent_audit(10).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "user.end_sessions").count(), 2);
     assert!(matches!(store.end_user_access(UserId(999_999), true, &actor()).await, Err(StoreError::NotFound)));
+}
+
+/// Applies the backend's migrations older than `version`, as an installation of an older release has them.
+async fn migrate_before(f: &Fixture, version: i64) {
+    let dir = if f.postgres.is_some() { "migrations/postgres" } else { "migrations/sqlite" };
+    let mut migrator = sqlx::migrate::Migrator::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).await.unwrap();
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version < version).cloned().collect::<Vec<_>>().into();
+    if f.postgres.is_some() {
+        let pool = sqlx::PgPool::connect(&f.url).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&f.url).await.unwrap();
+        migrator.run(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn applications_from_before_migration_0009_keep_introspection_by_get_new_ones_store_what_they_are_given() {
+    let f = empty_database().await;
+    migrate_before(&f, 9).await;
+    let insert = "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
+                  access_token_lifetime, refresh_token_lifetime, created_at) \
+                  VALUES ('Old', 'old', X'00', 'http://intranet.example/cb/', 'allow_extra_query', 'optional', 300, 3600, 0)";
+    if f.postgres.is_some() {
+        let pool = sqlx::PgPool::connect(&f.url).await.unwrap();
+        sqlx::query(&insert.replace("X'00'", "'\\x00'::bytea")).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&f.url).await.unwrap();
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    f.store.migrate().await.unwrap();
+    let store = f.store.as_ref();
+    let old = store.find_application_by_client_id("old").await.unwrap().unwrap();
+    assert!(old.allow_introspection_get, "the upgrade keeps what every application did before");
+    assert!(!old.allow_insecure_redirect_uris);
+    assert_eq!(old.redirect_uris.len(), 1, "a stored http redirect URI is still read");
+
+    let mut new = application(store, "new").await;
+    assert!(!new.allow_introspection_get && !new.allow_insecure_redirect_uris);
+    new.allow_introspection_get = true;
+    new.allow_insecure_redirect_uris = true;
+    store.update_application(&new, &actor()).await.unwrap();
+    let read = store.find_application_by_client_id("new").await.unwrap().unwrap();
+    assert!(read.allow_introspection_get && read.allow_insecure_redirect_uris);
 }

@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 
 use super::read_stdin_line;
 use crate::domain::admin::{self, Administrator, ApplicationInput, ApplicationUpdate};
-use crate::domain::application::{PkcePolicy, TokenLifetimes};
+use crate::domain::application::{ApplicationProfile, PkcePolicy, TokenLifetimes};
 use crate::domain::redirect_uri::RedirectUriMatch;
 use crate::domain::ports::Store;
 
@@ -18,6 +18,24 @@ pub enum AppCommand {
     Update(UpdateArgs),
     /// List the permissions an application registered.
     Perms { client_id: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Profile {
+    /// Exact redirect URI matching, PKCE required, introspection by POST only.
+    Default,
+    /// django-centralauth's client: the registered redirect URI plus `?next=`, no PKCE needed,
+    /// introspection by GET as well.
+    DjangoCentralauth,
+}
+
+impl From<Profile> for ApplicationProfile {
+    fn from(p: Profile) -> Self {
+        match p {
+            Profile::Default => ApplicationProfile::Default,
+            Profile::DjangoCentralauth => ApplicationProfile::DjangoCentralauth,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -88,10 +106,19 @@ pub struct CreateArgs {
     /// Read a given client secret from standard input instead of generating one.
     #[arg(long)]
     client_secret_stdin: bool,
-    #[arg(long, value_enum, default_value = "optional")]
-    pkce: Pkce,
-    #[arg(long, value_enum, default_value = "allow-extra-query")]
-    redirect_uri_match: RedirectMatch,
+    /// Presets redirect URI matching, PKCE and introspection by GET; the options below override it.
+    #[arg(long, value_enum, default_value = "default")]
+    profile: Profile,
+    #[arg(long, value_enum)]
+    pkce: Option<Pkce>,
+    #[arg(long, value_enum)]
+    redirect_uri_match: Option<RedirectMatch>,
+    /// Answer introspection by GET as well (RFC 7662 says POST; django-centralauth compatibility).
+    #[arg(long, value_name = "BOOL", value_parser = super::parse_bool)]
+    allow_introspection_get: Option<bool>,
+    /// Accept plain http redirect URIs to hosts other than loopback (a test environment).
+    #[arg(long)]
+    allow_insecure_redirect_uris: bool,
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = TokenLifetimes::default().access_token)]
     access_token_lifetime: i64,
@@ -110,10 +137,17 @@ pub struct UpdateArgs {
     /// Replace the redirect URIs with these (repeat for several).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
+    /// Sets redirect URI matching, PKCE and introspection by GET as the profile has them.
+    #[arg(long, value_enum)]
+    profile: Option<Profile>,
     #[arg(long, value_enum)]
     pkce: Option<Pkce>,
     #[arg(long, value_enum)]
     redirect_uri_match: Option<RedirectMatch>,
+    #[arg(long, value_name = "BOOL", value_parser = super::parse_bool)]
+    allow_introspection_get: Option<bool>,
+    #[arg(long, value_name = "BOOL", value_parser = super::parse_bool)]
+    allow_insecure_redirect_uris: Option<bool>,
     #[arg(long)]
     access_token_lifetime: Option<i64>,
     #[arg(long)]
@@ -135,10 +169,13 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 client_id: args.client_id,
                 client_secret,
                 redirect_uris: args.redirect_uris,
-                redirect_uri_match: args.redirect_uri_match.into(),
-                pkce: args.pkce.into(),
+                profile: args.profile.into(),
+                redirect_uri_match: args.redirect_uri_match.map(Into::into),
+                pkce: args.pkce.map(Into::into),
+                allow_introspection_get: args.allow_introspection_get,
+                allow_insecure_redirect_uris: args.allow_insecure_redirect_uris,
                 lifetimes: TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime },
-                oidc: admin::OidcChanges::from(args.oidc).apply(Default::default())?,
+                oidc: args.oidc.into(),
             };
             let (app, secret) = admin::create_application(&cli, store, input).await?;
             println!("client_id: {}", app.client_id);
@@ -155,8 +192,11 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
             let update = ApplicationUpdate {
                 name: args.name,
                 redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                profile: args.profile.map(Into::into),
                 redirect_uri_match: args.redirect_uri_match.map(Into::into),
                 pkce: args.pkce.map(Into::into),
+                allow_introspection_get: args.allow_introspection_get,
+                allow_insecure_redirect_uris: args.allow_insecure_redirect_uris,
                 access_token_lifetime: args.access_token_lifetime,
                 refresh_token_lifetime: args.refresh_token_lifetime,
                 oidc: args.oidc.into(),

@@ -30,12 +30,13 @@ impl ClientId {
     }
 }
 
-/// Whether PKCE is demanded of this application (it is accepted from every one).
+/// Whether PKCE is demanded of this application (it is accepted from every one). Required
+/// unless a profile or the administrator says otherwise (RFC 9700 §2.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum PkcePolicy {
-    #[default]
     Optional,
+    #[default]
     Required,
 }
 
@@ -52,6 +53,61 @@ impl PkcePolicy {
             "required" => Ok(Self::Required),
             _ => Err(Error::invalid("pkce", "must be optional or required")),
         }
+    }
+}
+
+/// A preset of the settings a kind of client needs; not stored (the settings are), so that
+/// an administrator can still change each one afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplicationProfile {
+    /// Exact redirect URI matching, PKCE required, introspection by POST only (RFC 9700 §2.1).
+    #[default]
+    Default,
+    /// What django-centralauth's client needs: it adds `?next=` to the registered redirect URI
+    /// and sends no PKCE; its provider answered introspection by GET as well.
+    DjangoCentralauth,
+}
+
+/// The settings a profile chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileSettings {
+    pub redirect_uri_match: RedirectUriMatch,
+    pub pkce: PkcePolicy,
+    pub allow_introspection_get: bool,
+}
+
+impl ApplicationProfile {
+    pub const ALL: [Self; 2] = [Self::Default, Self::DjangoCentralauth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::DjangoCentralauth => "django-centralauth",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw).ok_or_else(|| Error::invalid("profile", "must be default or django-centralauth"))
+    }
+
+    pub fn settings(self) -> ProfileSettings {
+        match self {
+            Self::Default => {
+                ProfileSettings { redirect_uri_match: RedirectUriMatch::Exact, pkce: PkcePolicy::Required, allow_introspection_get: false }
+            }
+            Self::DjangoCentralauth => ProfileSettings {
+                redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
+                pkce: PkcePolicy::Optional,
+                allow_introspection_get: true,
+            },
+        }
+    }
+
+    /// The profile whose settings an application has, if any.
+    pub fn of(app: &Application) -> Option<Self> {
+        let has =
+            ProfileSettings { redirect_uri_match: app.redirect_uri_match, pkce: app.pkce, allow_introspection_get: app.allow_introspection_get };
+        Self::ALL.into_iter().find(|p| p.settings() == has)
     }
 }
 
@@ -91,6 +147,10 @@ pub struct Application {
     pub redirect_uris: Vec<RedirectUri>,
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
+    /// Redirect URIs may be plain `http` to any host (a test environment), not only to loopback.
+    pub allow_insecure_redirect_uris: bool,
+    /// Introspection also by `GET ?token=` (django-centralauth compatibility; RFC 7662 says POST).
+    pub allow_introspection_get: bool,
     pub lifetimes: TokenLifetimes,
     pub oidc: OidcSettings,
     pub created_at: UnixTime,
@@ -111,6 +171,8 @@ pub struct NewApplication {
     pub redirect_uris: Vec<RedirectUri>,
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
+    pub allow_insecure_redirect_uris: bool,
+    pub allow_introspection_get: bool,
     pub lifetimes: TokenLifetimes,
     pub oidc: OidcSettings,
 }
@@ -158,6 +220,17 @@ mod tests {
         assert!(ClientId::parse("a:b").is_err());
         assert!(ClientId::parse("a b").is_err());
         assert!(ClientId::parse("ä").is_err());
+    }
+
+    #[test]
+    fn the_default_profile_is_strict_and_the_django_one_is_what_its_client_needs() {
+        let strict = ApplicationProfile::default().settings();
+        let strict = (strict.redirect_uri_match, strict.pkce, strict.allow_introspection_get);
+        assert_eq!(strict, (RedirectUriMatch::Exact, PkcePolicy::Required, false));
+        let django = ApplicationProfile::parse("django-centralauth").unwrap().settings();
+        let django = (django.redirect_uri_match, django.pkce, django.allow_introspection_get);
+        assert_eq!(django, (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
+        assert!(ApplicationProfile::parse("lax").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! registered URI has; extra query parameters only where the application allows them.
 
 use serde::Serialize;
-use url::Url;
+use url::{Host, Url};
 
 use super::{Error, Result};
 
@@ -26,8 +26,42 @@ impl RedirectUri {
         Ok(Self(raw.trim().to_string()))
     }
 
+    /// A URI an administrator may register now: [`parse`](Self::parse)'s rules, and `https`,
+    /// `http` to a loopback host (RFC 8252 §7.3), `http` to any host where the application
+    /// allows it, or a private-use scheme in reverse-domain form for native apps (RFC 8252
+    /// §7.1). Stored URIs are read with `parse` alone, so that older registrations keep working.
+    pub fn register(raw: &str, allow_insecure: bool) -> Result<Self> {
+        let uri = Self::parse(raw)?;
+        let url = Url::parse(uri.as_str()).map_err(|_| Error::invalid("redirect_uri", format!("{raw:?} is not an absolute URL")))?;
+        let allowed = match url.scheme() {
+            "https" => true,
+            "http" => allow_insecure || is_loopback(&url),
+            // `com.example.app:/cb`: a native app's own scheme; `ftp` or `ws` are not one.
+            scheme => scheme.contains('.'),
+        };
+        if !allowed {
+            return Err(Error::invalid("redirect_uri", INSECURE));
+        }
+        Ok(uri)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+const INSECURE: &str = "must be https (http only to 127.0.0.1, [::1] or localhost, unless insecure redirect URIs are allowed)";
+
+/// The most redirect URIs (or post-logout redirect URIs) one application may register.
+pub const MAX_REDIRECT_URIS: usize = 32;
+
+/// RFC 8252 §7.3's loopback redirect, and `localhost` (§8.3 discourages it, but clients use it).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -36,9 +70,9 @@ impl RedirectUri {
 #[serde(rename_all = "snake_case")]
 pub enum RedirectUriMatch {
     /// Registered URI plus extra query parameters: django-centralauth's client puts `next` there.
-    #[default]
     AllowExtraQuery,
     /// Byte-for-byte equality (RFC 9700 §4.1.3).
+    #[default]
     Exact,
 }
 
@@ -156,5 +190,26 @@ mod tests {
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
         assert!(RedirectUri::parse("http://").is_err());
         assert!(RedirectUri::parse("com.example.app:/callback").is_ok());
+    }
+
+    #[test]
+    fn registration_accepts_https_loopback_http_and_private_use_schemes_only() {
+        for good in [
+            "https://app.example/cb/",
+            "http://127.0.0.1:9000/cb/",
+            "http://[::1]:9000/cb/",
+            "http://localhost:9000/cb/",
+            "com.example.app:/callback",
+        ] {
+            assert!(RedirectUri::register(good, false).is_ok(), "{good}");
+        }
+        for bad in ["http://app.example/cb/", "ftp://app.example/cb/", "http://127.0.0.1.evil.example/cb/", "ws://127.0.0.1/cb"] {
+            let err = RedirectUri::register(bad, false).unwrap_err();
+            assert!(matches!(err, Error::Invalid { field: "redirect_uri", .. }), "{bad}: {err:?}");
+        }
+        assert!(RedirectUri::register("http://app.example/cb/", true).is_ok());
+        assert!(RedirectUri::register("ftp://app.example/cb/", true).is_err());
+        // What was stored before the rule is still read.
+        assert!(RedirectUri::parse("http://app.example/cb/").is_ok());
     }
 }

@@ -31,17 +31,17 @@ async fn sign_in(p: &TestProvider, username: &str, password: &str) -> Browser {
     browser
 }
 
-async fn admin(p: &TestProvider) -> Browser {
+pub(crate) async fn admin(p: &TestProvider) -> Browser {
     sign_in(p, "admin", p.admin_password.as_deref().unwrap()).await
 }
 
-async fn page(browser: &Browser, p: &TestProvider, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(browser: &Browser, p: &TestProvider, path: &str) -> (StatusCode, String) {
     let response = browser.get(&p.url(path)).await;
     (response.status(), response.text().await.unwrap())
 }
 
 /// Submits a form as the page at `form_page` would: with that page's CSRF token.
-async fn submit(browser: &Browser, p: &TestProvider, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(browser: &Browser, p: &TestProvider, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
     let (status, html) = page(browser, p, form_page).await;
     assert_eq!(status, StatusCode::OK, "{form_page}: {html}");
     let csrf = hidden_input(&html, "csrf_token");
@@ -82,9 +82,9 @@ async fn user_id(p: &TestProvider, username: &str) -> i64 {
 }
 
 /// Form fields as a browser sends them.
-type Fields<'a> = Vec<(&'a str, &'a str)>;
+pub(crate) type Fields<'a> = Vec<(&'a str, &'a str)>;
 
-fn application_form<'a>(name: &'a str, client_id: &'a str, redirect_uris: &'a str) -> Fields<'a> {
+pub(crate) fn application_form<'a>(name: &'a str, client_id: &'a str, redirect_uris: &'a str) -> Fields<'a> {
     vec![
         ("name", name),
         ("client_id", client_id),

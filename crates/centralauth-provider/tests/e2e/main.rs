@@ -4,6 +4,7 @@
 mod support;
 
 mod admin_api;
+mod app_defaults;
 mod backchannel;
 mod bad_input;
 mod client_demo;

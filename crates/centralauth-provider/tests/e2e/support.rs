@@ -235,8 +235,21 @@ impl TestProvider {
         cli_on(&self.db.url, args, stdin).await
     }
 
+    /// An application as django-centralauth's client needs it (the scene plays that client);
+    /// `extra` options override the profile's settings.
     pub async fn create_app(&self, client_id: &str, extra: &[&str]) {
-        let mut args = vec!["app", "create", client_id, "--client-id", client_id, "--client-secret-stdin", "--redirect-uri", REDIRECT_URI];
+        let mut args = vec![
+            "app",
+            "create",
+            client_id,
+            "--client-id",
+            client_id,
+            "--client-secret-stdin",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--profile",
+            "django-centralauth",
+        ];
         args.extend_from_slice(extra);
         self.cli(&args, Some(SECRET)).await;
     }

@@ -62,6 +62,8 @@ fn app(id: ApplicationId) -> Application {
         redirect_uris: vec![],
         redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
         pkce: PkcePolicy::Optional,
+        allow_insecure_redirect_uris: false,
+        allow_introspection_get: false,
         lifetimes: TokenLifetimes::default(),
         oidc: Default::default(),
         created_at: 0,

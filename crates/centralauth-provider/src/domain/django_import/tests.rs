@@ -145,6 +145,8 @@ fn apply(current: CurrentState, plan: &ImportPlan) -> CurrentState {
                 redirect_uris: s.redirect_uris.clone(),
                 redirect_uri_match: s.redirect_uri_match,
                 pkce: s.pkce,
+                allow_insecure_redirect_uris: s.allow_insecure_redirect_uris,
+                allow_introspection_get: s.allow_introspection_get,
                 lifetimes: s.lifetimes,
                 oidc: Default::default(),
                 created_at: NOW,
@@ -244,6 +246,23 @@ fn a_first_import_creates_everything_and_links_it_by_export_index() {
     // One summary entry, no per-row entries for created rows.
     assert_eq!(plan.audit.len(), 1);
     assert_eq!(plan.audit[0].action, "import.django");
+}
+
+#[test]
+fn imported_applications_get_the_django_centralauth_profile_and_plain_http_uris_their_allowance() {
+    let mut export = export();
+    export.applications[0].redirect_uris = "http://intranet.example/cb/ http://127.0.0.1:9/cb/".into();
+    let plan = run(&export, &CurrentState::default());
+    let Step::Create(app1) = &plan.applications[0] else { panic!() };
+    let settings = (app1.redirect_uri_match, app1.pkce, app1.allow_introspection_get);
+    assert_eq!(settings, (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
+    assert_eq!(app1.redirect_uris.len(), 2, "kept as Django had them");
+    assert!(app1.allow_insecure_redirect_uris);
+    assert_eq!(plan.report.warnings.len(), 1, "{:?}", plan.report.warnings);
+    assert!(plan.report.warnings[0].contains(&app1.client_id) && plan.report.warnings[0].contains("insecure"));
+    // https and loopback http need no allowance.
+    let Step::Create(app2) = &plan.applications[1] else { panic!() };
+    assert!(!app2.allow_insecure_redirect_uris);
 }
 
 #[test]
@@ -370,6 +389,8 @@ fn a_row_made_here_by_hand_that_differs_is_a_conflict_and_its_dependants_are_ski
             redirect_uris: vec![],
             redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
             pkce: PkcePolicy::Optional,
+            allow_insecure_redirect_uris: false,
+            allow_introspection_get: true,
             lifetimes: TokenLifetimes::default(),
             oidc: Default::default(),
             created_at: NOW,

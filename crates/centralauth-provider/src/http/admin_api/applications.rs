@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::extract::{ApiAdmin, ApiJson, ApiPath, visible_application};
 use crate::domain::Error;
 use crate::domain::admin::{self, ApplicationInput, ApplicationUpdate, OidcChanges};
-use crate::domain::application::{Application, PkcePolicy, TokenLifetimes};
+use crate::domain::application::{Application, ApplicationProfile, TokenLifetimes};
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -44,6 +44,36 @@ impl From<RedirectUriMatch> for RedirectMatch {
     }
 }
 
+/// A preset of `redirect_uri_match`, `pkce` and `allow_introspection_get`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+pub enum Profile {
+    /// `exact`, `required`, no introspection by GET (RFC 9700 §2.1).
+    #[serde(rename = "default")]
+    Default,
+    /// What django-centralauth's client needs: `allow_extra_query` (it adds `next`), `optional`
+    /// (it sends no PKCE), introspection by GET allowed.
+    #[serde(rename = "django-centralauth")]
+    DjangoCentralauth,
+}
+
+impl From<Profile> for ApplicationProfile {
+    fn from(p: Profile) -> Self {
+        match p {
+            Profile::Default => Self::Default,
+            Profile::DjangoCentralauth => Self::DjangoCentralauth,
+        }
+    }
+}
+
+impl From<ApplicationProfile> for Profile {
+    fn from(p: ApplicationProfile) -> Self {
+        match p {
+            ApplicationProfile::Default => Self::Default,
+            ApplicationProfile::DjangoCentralauth => Self::DjangoCentralauth,
+        }
+    }
+}
+
 /// Whether PKCE is demanded (it is accepted from every application).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -52,7 +82,7 @@ pub enum Pkce {
     Required,
 }
 
-impl From<Pkce> for PkcePolicy {
+impl From<Pkce> for crate::domain::application::PkcePolicy {
     fn from(p: Pkce) -> Self {
         match p {
             Pkce::Optional => Self::Optional,
@@ -61,8 +91,9 @@ impl From<Pkce> for PkcePolicy {
     }
 }
 
-impl From<PkcePolicy> for Pkce {
-    fn from(p: PkcePolicy) -> Self {
+impl From<crate::domain::application::PkcePolicy> for Pkce {
+    fn from(p: crate::domain::application::PkcePolicy) -> Self {
+        use crate::domain::application::PkcePolicy;
         match p {
             PkcePolicy::Optional => Self::Optional,
             PkcePolicy::Required => Self::Required,
@@ -77,6 +108,12 @@ pub struct ApplicationOut {
     pub redirect_uris: Vec<String>,
     pub redirect_uri_match: RedirectMatch,
     pub pkce: Pkce,
+    /// Introspection also by `GET ?token=` (RFC 7662 says POST).
+    pub allow_introspection_get: bool,
+    /// Redirect URIs may be plain http to any host, not only to loopback.
+    pub allow_insecure_redirect_uris: bool,
+    /// The profile whose settings these are; none when they are mixed.
+    pub profile: Option<Profile>,
     /// Seconds.
     pub access_token_lifetime: i64,
     /// Seconds.
@@ -96,9 +133,12 @@ fn uris(list: &[RedirectUri]) -> Vec<String> {
 impl From<Application> for ApplicationOut {
     fn from(a: Application) -> Self {
         Self {
+            profile: ApplicationProfile::of(&a).map(Into::into),
             redirect_uris: uris(&a.redirect_uris),
             redirect_uri_match: a.redirect_uri_match.into(),
             pkce: a.pkce.into(),
+            allow_introspection_get: a.allow_introspection_get,
+            allow_insecure_redirect_uris: a.allow_insecure_redirect_uris,
             access_token_lifetime: a.lifetimes.access_token,
             refresh_token_lifetime: a.lifetimes.refresh_token,
             post_logout_redirect_uris: uris(&a.oidc.post_logout_redirect_uris),
@@ -119,10 +159,17 @@ pub struct ApplicationCreate {
     pub client_id: Option<String>,
     /// Kept as given (at least 16 characters); generated and returned once when absent.
     pub client_secret: Option<String>,
-    /// At least one.
+    /// At least one, at most 32: https, or http to 127.0.0.1, [::1] or localhost (any http
+    /// with `allow_insecure_redirect_uris`).
     pub redirect_uris: Vec<String>,
+    /// Presets `redirect_uri_match`, `pkce` and `allow_introspection_get` (`default` when
+    /// absent); each of them given as well overrides it.
+    pub profile: Option<Profile>,
     pub redirect_uri_match: Option<RedirectMatch>,
     pub pkce: Option<Pkce>,
+    pub allow_introspection_get: Option<bool>,
+    /// Accept plain http redirect URIs to hosts other than loopback (a test environment).
+    pub allow_insecure_redirect_uris: Option<bool>,
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
@@ -143,8 +190,13 @@ pub struct ApplicationCreated {
 pub struct ApplicationPatch {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
+    /// Sets `redirect_uri_match`, `pkce` and `allow_introspection_get` as the profile has them;
+    /// each of them given as well overrides it.
+    pub profile: Option<Profile>,
     pub redirect_uri_match: Option<RedirectMatch>,
     pub pkce: Option<Pkce>,
+    pub allow_introspection_get: Option<bool>,
+    pub allow_insecure_redirect_uris: Option<bool>,
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
@@ -206,15 +258,17 @@ pub async fn create(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         backchannel_logout_uri: body.backchannel_logout_uri,
         id_token_signing_alg: body.id_token_signing_alg,
-    }
-    .apply(Default::default())?;
+    };
     let input = ApplicationInput {
         name: body.name,
         client_id: body.client_id,
         client_secret: body.client_secret,
         redirect_uris: body.redirect_uris,
-        redirect_uri_match: body.redirect_uri_match.map_or_else(RedirectUriMatch::default, Into::into),
-        pkce: body.pkce.map_or_else(PkcePolicy::default, Into::into),
+        profile: body.profile.map(Into::into).unwrap_or_default(),
+        redirect_uri_match: body.redirect_uri_match.map(Into::into),
+        pkce: body.pkce.map(Into::into),
+        allow_introspection_get: body.allow_introspection_get,
+        allow_insecure_redirect_uris: body.allow_insecure_redirect_uris.unwrap_or(false),
         lifetimes: TokenLifetimes {
             access_token: body.access_token_lifetime.unwrap_or(defaults.access_token),
             refresh_token: body.refresh_token_lifetime.unwrap_or(defaults.refresh_token),
@@ -249,8 +303,11 @@ pub async fn update(
     let update = ApplicationUpdate {
         name: body.name,
         redirect_uris: body.redirect_uris,
+        profile: body.profile.map(Into::into),
         redirect_uri_match: body.redirect_uri_match.map(Into::into),
         pkce: body.pkce.map(Into::into),
+        allow_introspection_get: body.allow_introspection_get,
+        allow_insecure_redirect_uris: body.allow_insecure_redirect_uris,
         access_token_lifetime: body.access_token_lifetime,
         refresh_token_lifetime: body.refresh_token_lifetime,
         oidc: OidcChanges {

@@ -11,7 +11,7 @@ use super::once::ShownOnce;
 use super::{Chrome, Console, ConsoleError, ConsolePost, OrFail, Outcome};
 use crate::domain::Error;
 use crate::domain::admin::{self, ApplicationInput, ApplicationUpdate, OidcChanges};
-use crate::domain::application::{Application, PkcePolicy, TokenLifetimes};
+use crate::domain::application::{Application, ApplicationProfile, PkcePolicy, TokenLifetimes};
 use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use crate::domain::secret::Secret;
 use crate::domain::signing::Algorithm;
@@ -40,8 +40,12 @@ struct AppFields {
     name: String,
     client_id: String,
     redirect_uris: String,
+    allow_insecure_redirect_uris: bool,
+    /// `custom` (the three settings below), or a profile's name that presets them.
+    profile: String,
     exact_redirect_uri: bool,
     pkce_required: bool,
+    allow_introspection_get: bool,
     access_token_lifetime: String,
     refresh_token_lifetime: String,
     post_logout_redirect_uris: String,
@@ -52,12 +56,16 @@ struct AppFields {
 impl Default for AppFields {
     fn default() -> Self {
         let lifetimes = TokenLifetimes::default();
+        let preset = ApplicationProfile::Default.settings();
         Self {
             name: String::new(),
             client_id: String::new(),
             redirect_uris: String::new(),
-            exact_redirect_uri: false,
-            pkce_required: false,
+            allow_insecure_redirect_uris: false,
+            profile: ApplicationProfile::Default.as_str().to_string(),
+            exact_redirect_uri: preset.redirect_uri_match == RedirectUriMatch::Exact,
+            pkce_required: preset.pkce == PkcePolicy::Required,
+            allow_introspection_get: preset.allow_introspection_get,
             access_token_lifetime: lifetimes.access_token.to_string(),
             refresh_token_lifetime: lifetimes.refresh_token.to_string(),
             post_logout_redirect_uris: String::new(),
@@ -70,9 +78,22 @@ impl Default for AppFields {
 /// What the form's values mean, once each parses.
 struct Parsed {
     lifetimes: TokenLifetimes,
+    /// A chosen profile, which the three settings below then do not override.
+    profile: Option<ApplicationProfile>,
     redirect_uri_match: RedirectUriMatch,
     pkce: PkcePolicy,
+    allow_introspection_get: bool,
     oidc: OidcChanges,
+}
+
+impl Parsed {
+    /// The settings the profile does not preset, or all three when none was chosen.
+    fn own_settings(&self) -> (Option<RedirectUriMatch>, Option<PkcePolicy>, Option<bool>) {
+        match self.profile {
+            Some(_) => (None, None, None),
+            None => (Some(self.redirect_uri_match), Some(self.pkce), Some(self.allow_introspection_get)),
+        }
+    }
 }
 
 impl AppFields {
@@ -82,8 +103,12 @@ impl AppFields {
             name: app.name.clone(),
             client_id: app.client_id.clone(),
             redirect_uris: join(&app.redirect_uris),
+            allow_insecure_redirect_uris: app.allow_insecure_redirect_uris,
+            // The settings as they are; choosing a profile is a change.
+            profile: "custom".to_string(),
             exact_redirect_uri: app.redirect_uri_match == RedirectUriMatch::Exact,
             pkce_required: app.pkce == PkcePolicy::Required,
+            allow_introspection_get: app.allow_introspection_get,
             access_token_lifetime: app.lifetimes.access_token.to_string(),
             refresh_token_lifetime: app.lifetimes.refresh_token.to_string(),
             post_logout_redirect_uris: join(&app.oidc.post_logout_redirect_uris),
@@ -97,8 +122,11 @@ impl AppFields {
             name: form.text(c, "name")?,
             client_id: form.text(c, "client_id")?.trim().to_string(),
             redirect_uris: form.text(c, "redirect_uris")?,
+            allow_insecure_redirect_uris: form.checked("allow_insecure_redirect_uris"),
+            profile: form.text(c, "profile")?.trim().to_string(),
             exact_redirect_uri: form.checked("exact_redirect_uri"),
             pkce_required: form.checked("pkce_required"),
+            allow_introspection_get: form.checked("allow_introspection_get"),
             access_token_lifetime: form.text(c, "access_token_lifetime")?,
             refresh_token_lifetime: form.text(c, "refresh_token_lifetime")?,
             post_logout_redirect_uris: form.text(c, "post_logout_redirect_uris")?,
@@ -107,9 +135,9 @@ impl AppFields {
         })
     }
 
-    /// Checks what the domain would report under another field's name (each post-logout URI
-    /// is a redirect URI to the parser) or not at all (a lifetime that is not a number).
-    fn parse(&self, c: &Console) -> Result<Parsed, FormErrors> {
+    /// Checks what the domain would not report (a lifetime that is not a number, an unknown
+    /// profile). Without a profile field (a form posted by a script), `absent` stands for it.
+    fn parse(&self, c: &Console, absent: Option<ApplicationProfile>) -> Result<Parsed, FormErrors> {
         let mut errors = FormErrors::default();
         let mut seconds = |field: &'static str, raw: &str| match raw.trim().parse::<i64>() {
             Ok(n) => n,
@@ -122,10 +150,18 @@ impl AppFields {
             access_token: seconds("access_token_lifetime", &self.access_token_lifetime),
             refresh_token: seconds("refresh_token_lifetime", &self.refresh_token_lifetime),
         };
-        let post_logout = lines(&self.post_logout_redirect_uris);
-        if let Some(Err(Error::Invalid { reason, .. })) = post_logout.iter().map(|u| RedirectUri::parse(u)).find(Result::is_err) {
-            errors.add("post_logout_redirect_uris", c.ct.reason("redirect_uri", &reason));
-        }
+        let profile = match self.profile.as_str() {
+            "" => absent,
+            "custom" => None,
+            named => match ApplicationProfile::parse(named) {
+                Ok(profile) => Some(profile),
+                Err(Error::Invalid { field, reason }) => {
+                    errors.add("profile", c.ct.reason(field, &reason));
+                    None
+                }
+                Err(_) => None,
+            },
+        };
         if let Err(Error::Invalid { field, reason }) = admin::parse_backchannel_logout_uri(&self.backchannel_logout_uri) {
             errors.add("backchannel_logout_uri", c.ct.reason(field, &reason));
         }
@@ -137,10 +173,12 @@ impl AppFields {
         }
         Ok(Parsed {
             lifetimes,
+            profile,
             redirect_uri_match: if self.exact_redirect_uri { RedirectUriMatch::Exact } else { RedirectUriMatch::AllowExtraQuery },
             pkce: if self.pkce_required { PkcePolicy::Required } else { PkcePolicy::Optional },
+            allow_introspection_get: self.allow_introspection_get,
             oidc: OidcChanges {
-                post_logout_redirect_uris: Some(post_logout),
+                post_logout_redirect_uris: Some(lines(&self.post_logout_redirect_uris)),
                 backchannel_logout_uri: Some(self.backchannel_logout_uri.clone()),
                 id_token_signing_alg: Some(self.id_token_signing_alg.clone()),
             },
@@ -171,23 +209,23 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
     let invalid = |c: &Console, f: AppFields, errors: FormErrors| {
         c.invalid(&NewPage { c: c.chrome("applications"), f, errors, algorithms: Algorithm::ALL })
     };
-    let parsed = match f.parse(&c) {
+    let parsed = match f.parse(&c, Some(ApplicationProfile::Default)) {
         Ok(parsed) => parsed,
         Err(errors) => return invalid(&c, f, errors),
     };
-    let oidc = match parsed.oidc.apply(Default::default()) {
-        Ok(oidc) => oidc,
-        Err(err) => return invalid(&c, f, FormErrors::from_domain(c.ct, err, FIELDS).map_err(|e| c.fail(e))?),
-    };
+    let (redirect_uri_match, pkce, allow_introspection_get) = parsed.own_settings();
     let input = ApplicationInput {
         name: f.name.clone(),
         client_id: Some(f.client_id.clone()).filter(|id| !id.is_empty()),
         client_secret: None,
         redirect_uris: lines(&f.redirect_uris),
-        redirect_uri_match: parsed.redirect_uri_match,
-        pkce: parsed.pkce,
+        profile: parsed.profile.unwrap_or_default(),
+        redirect_uri_match,
+        pkce,
+        allow_introspection_get,
+        allow_insecure_redirect_uris: f.allow_insecure_redirect_uris,
         lifetimes: parsed.lifetimes,
-        oidc,
+        oidc: parsed.oidc,
     };
     match admin::create_application(&c.admin, c.store(), input).await {
         Ok((app, secret)) => show_secret_next(&c, &app, &secret, "created"),
@@ -264,15 +302,19 @@ pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
     let invalid = |c: &Console, app: Application, f: AppFields, errors: FormErrors| {
         c.invalid(&EditPage { c: c.chrome("applications"), app, f, errors, algorithms: Algorithm::ALL, tab: "settings" })
     };
-    let parsed = match f.parse(&c) {
+    let parsed = match f.parse(&c, None) {
         Ok(parsed) => parsed,
         Err(errors) => return invalid(&c, app, f, errors),
     };
+    let (redirect_uri_match, pkce, allow_introspection_get) = parsed.own_settings();
     let update = ApplicationUpdate {
         name: Some(f.name.clone()),
         redirect_uris: Some(lines(&f.redirect_uris)),
-        redirect_uri_match: Some(parsed.redirect_uri_match),
-        pkce: Some(parsed.pkce),
+        profile: parsed.profile,
+        redirect_uri_match,
+        pkce,
+        allow_introspection_get,
+        allow_insecure_redirect_uris: Some(f.allow_insecure_redirect_uris),
         access_token_lifetime: Some(parsed.lifetimes.access_token),
         refresh_token_lifetime: Some(parsed.lifetimes.refresh_token),
         oidc: parsed.oidc,

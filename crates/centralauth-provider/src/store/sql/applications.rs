@@ -27,6 +27,8 @@ hot_path_row! {
         redirect_uris: String,
         redirect_uri_match: String,
         pkce: String,
+        allow_insecure_redirect_uris: bool,
+        allow_introspection_get: bool,
         access_token_lifetime: i64,
         refresh_token_lifetime: i64,
         post_logout_redirect_uris: String,
@@ -47,6 +49,8 @@ impl From<ApplicationRow> for Application {
             // Stored values are written by this code only; an unknown one falls back to the strict side.
             redirect_uri_match: RedirectUriMatch::parse(&r.redirect_uri_match).unwrap_or(RedirectUriMatch::Exact),
             pkce: PkcePolicy::parse(&r.pkce).unwrap_or(PkcePolicy::Required),
+            allow_insecure_redirect_uris: r.allow_insecure_redirect_uris,
+            allow_introspection_get: r.allow_introspection_get,
             lifetimes: TokenLifetimes { access_token: r.access_token_lifetime, refresh_token: r.refresh_token_lifetime },
             oidc: OidcSettings {
                 post_logout_redirect_uris: split_redirect_uris(&r.post_logout_redirect_uris),
@@ -63,6 +67,7 @@ macro_rules! select_application {
     ($where:literal) => {
         concat!(
             "SELECT id, name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
+             allow_insecure_redirect_uris, allow_introspection_get, \
              access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, \
              id_token_signing_alg, created_at FROM applications ",
             $where
@@ -79,7 +84,8 @@ impl ApplicationStore for SqlStore {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
              access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, id_token_signing_alg, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+             created_at, allow_insecure_redirect_uris, allow_introspection_get) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&app.name)
         .bind(app.client_id.as_str())
@@ -93,6 +99,8 @@ impl ApplicationStore for SqlStore {
         .bind(app.oidc.backchannel_logout_uri.as_ref().map_or("", RedirectUri::as_str))
         .bind(app.oidc.id_token_signing_alg.as_str())
         .bind(now)
+        .bind(app.allow_insecure_redirect_uris)
+        .bind(app.allow_introspection_get)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_or_other(e, "client_id"))?;
@@ -104,6 +112,8 @@ impl ApplicationStore for SqlStore {
             redirect_uris: app.redirect_uris.clone(),
             redirect_uri_match: app.redirect_uri_match,
             pkce: app.pkce,
+            allow_insecure_redirect_uris: app.allow_insecure_redirect_uris,
+            allow_introspection_get: app.allow_introspection_get,
             lifetimes: app.lifetimes,
             oidc: app.oidc.clone(),
             created_at: now,
@@ -146,7 +156,7 @@ impl ApplicationStore for SqlStore {
         sqlx::query(
             "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, redirect_uri_match = $4, pkce = $5, \
              access_token_lifetime = $6, refresh_token_lifetime = $7, post_logout_redirect_uris = $8, backchannel_logout_uri = $9, \
-             id_token_signing_alg = $10 WHERE id = $11",
+             id_token_signing_alg = $10, allow_insecure_redirect_uris = $11, allow_introspection_get = $12 WHERE id = $13",
         )
         .bind(&app.name)
         .bind(&app.client_secret_digest.0)
@@ -158,6 +168,8 @@ impl ApplicationStore for SqlStore {
         .bind(join_redirect_uris(&app.oidc.post_logout_redirect_uris))
         .bind(app.oidc.backchannel_logout_uri.as_ref().map_or("", RedirectUri::as_str))
         .bind(app.oidc.id_token_signing_alg.as_str())
+        .bind(app.allow_insecure_redirect_uris)
+        .bind(app.allow_introspection_get)
         .bind(app.id.0)
         .execute(&mut *tx)
         .await?;

@@ -294,10 +294,10 @@ async fn write_applications(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progr
     let mut ids = existing_ids(&plan.applications, |id| id.0);
     let (new, changed) = (creates(&plan.applications), updates(&plan.applications));
     phase(progress, "applications", new.len() + changed.len());
-    for chunk in new.chunks(MAX_BIND_PARAMETERS / 9) {
+    for chunk in new.chunks(MAX_BIND_PARAMETERS / 11) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
-             access_token_lifetime, refresh_token_lifetime, created_at) ",
+             allow_introspection_get, allow_insecure_redirect_uris, access_token_lifetime, refresh_token_lifetime, created_at) ",
         );
         qb.push_values(chunk, |mut row, (_, a)| {
             row.push_bind(&a.name)
@@ -306,6 +306,8 @@ async fn write_applications(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progr
                 .push_bind(join_redirect_uris(&a.redirect_uris))
                 .push_bind(a.redirect_uri_match.as_str())
                 .push_bind(a.pkce.as_str())
+                .push_bind(a.allow_introspection_get)
+                .push_bind(a.allow_insecure_redirect_uris)
                 .push_bind(a.lifetimes.access_token)
                 .push_bind(a.lifetimes.refresh_token)
                 .push_bind(now);
@@ -321,13 +323,17 @@ async fn write_applications(tx: &mut Tx, plan: &ImportPlan, now: UnixTime, progr
         progress.advance(chunk.len() as u64);
     }
     for (id, a) in changed {
-        sqlx::query("UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3 WHERE id = $4")
-            .bind(&a.name)
-            .bind(&a.client_secret_digest.0)
-            .bind(join_redirect_uris(&a.redirect_uris))
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, allow_insecure_redirect_uris = $4 \
+             WHERE id = $5",
+        )
+        .bind(&a.name)
+        .bind(&a.client_secret_digest.0)
+        .bind(join_redirect_uris(&a.redirect_uris))
+        .bind(a.allow_insecure_redirect_uris)
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
         progress.advance(1);
     }
     Ok(ids)

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::{ApplicationState, Decision, Planner, Step, UserState};
-use crate::domain::application::{ClientId, PkcePolicy, join_redirect_uris, parse_name as parse_app_name};
+use crate::domain::application::{ApplicationProfile, ClientId, join_redirect_uris, parse_name as parse_app_name};
 use crate::domain::django_import::merge::{Prints, fingerprint};
 use crate::domain::django_import::{Kind, SourceApplication, SourceUser};
 use crate::domain::effects;
 use crate::domain::password;
-use crate::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
+use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::user::{Email, Role, User, Username, parse_name as parse_person_name, username_key};
 
 impl Planner<'_> {
@@ -138,13 +138,18 @@ impl Planner<'_> {
                 redirect_uris: o.redirect_uris.clone(),
                 redirect_uri_match: o.redirect_uri_match,
                 pkce: o.pkce,
+                allow_introspection_get: o.allow_introspection_get,
+                allow_insecure_redirect_uris: o.allow_insecure_redirect_uris,
                 lifetimes: o.lifetimes,
             });
             let id = current.applications.iter().find(|o| o.client_id == theirs.client_id).map(|o| o.id);
             self.app_refresh_lifetimes.push(ours.as_ref().map_or(theirs.lifetimes, |o| o.lifetimes).refresh_token);
             let our = ours.as_ref().zip(id).map(|(o, id)| (id, application_prints(o)));
             let step = match self.decide(Kind::Application, &a.client_id, our, &application_prints(&theirs), Vec::new()) {
-                Decision::Create => Step::Create(theirs),
+                Decision::Create => {
+                    self.warn_insecure_redirect_uris(&theirs);
+                    Step::Create(theirs)
+                }
                 Decision::Update(id, fields) => {
                     let ours = ours.unwrap_or_else(|| theirs.clone());
                     let mut state = ours.clone();
@@ -152,7 +157,13 @@ impl Planner<'_> {
                         match *field {
                             "name" => state.name = theirs.name.clone(),
                             "client_secret" => state.client_secret_digest = theirs.client_secret_digest.clone(),
-                            "redirect_uris" => state.redirect_uris = theirs.redirect_uris.clone(),
+                            "redirect_uris" => {
+                                state.redirect_uris = theirs.redirect_uris.clone();
+                                if theirs.allow_insecure_redirect_uris && !state.allow_insecure_redirect_uris {
+                                    state.allow_insecure_redirect_uris = true;
+                                    self.warn_insecure_redirect_uris(&state);
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -171,6 +182,16 @@ impl Planner<'_> {
                 Decision::Conflict(None) | Decision::Removed => Step::Leave,
             };
             self.plan.applications.push(step);
+        }
+    }
+
+    /// Told because an administrator could not register these URIs here without the allowance.
+    fn warn_insecure_redirect_uris(&mut self, state: &ApplicationState) {
+        if state.allow_insecure_redirect_uris {
+            self.plan.report.warnings.push(format!(
+                "application {}: it has plain http redirect URIs to hosts other than loopback; imported with insecure redirect URIs allowed",
+                state.client_id
+            ));
         }
     }
 
@@ -199,15 +220,22 @@ impl Planner<'_> {
         if redirect_uris.is_empty() {
             return Err("it has no redirect URI".into());
         }
+        let django = ApplicationProfile::DjangoCentralauth.settings();
+        // Kept as Django had them; registering plain http ones here needs the allowance.
+        let needs_allowance =
+            |u: &RedirectUri| RedirectUri::register(u.as_str(), false).is_err() && RedirectUri::register(u.as_str(), true).is_ok();
+        let allow_insecure_redirect_uris = redirect_uris.iter().any(needs_allowance);
         Ok(ApplicationState {
             name,
             client_id: client_id.as_str().to_string(),
             client_secret_digest: a.client_secret.digest(),
             redirect_uris,
-            // What django-centralauth's client needs (it adds `next` to the query), and
-            // django-oauth-toolkit 1.5's default of optional PKCE.
-            redirect_uri_match: RedirectUriMatch::AllowExtraQuery,
-            pkce: PkcePolicy::Optional,
+            // What django-centralauth's client needs (it adds `next` to the query, sends no
+            // PKCE, and its provider answered introspection by GET).
+            redirect_uri_match: django.redirect_uri_match,
+            pkce: django.pkce,
+            allow_introspection_get: django.allow_introspection_get,
+            allow_insecure_redirect_uris,
             lifetimes: self.settings.lifetimes,
         })
     }

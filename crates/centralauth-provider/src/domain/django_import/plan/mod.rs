@@ -83,6 +83,8 @@ pub struct ApplicationState {
     pub redirect_uris: Vec<RedirectUri>,
     pub redirect_uri_match: RedirectUriMatch,
     pub pkce: PkcePolicy,
+    pub allow_introspection_get: bool,
+    pub allow_insecure_redirect_uris: bool,
     pub lifetimes: TokenLifetimes,
 }
 

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use centralauth_wire::{IntrospectionResponse, OAuthErrorCode};
 
@@ -18,24 +18,39 @@ pub async fn introspect_form(
     headers: HeaderMap,
     OAuthForm(params): OAuthForm,
 ) -> Result<Response, OAuthError> {
-    introspect(state, headers, params).await
+    introspect(state, headers, params, Method::Post).await
 }
 
-/// The original also answers `GET ?token=…`; kept for compatibility.
+/// The original also answers `GET ?token=…`; kept for the applications that allow it, since
+/// it puts tokens into URLs and so into logs.
 pub async fn introspect_query(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    introspect(state, headers, params).await
+    introspect(state, headers, params, Method::Get).await
+}
+
+#[derive(PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
 }
 
 #[tracing::instrument(skip_all, fields(client_id))]
-async fn introspect(state: AppState, headers: HeaderMap, params: Params) -> Result<Response, OAuthError> {
+async fn introspect(state: AppState, headers: HeaderMap, params: Params, method: Method) -> Result<Response, OAuthError> {
     let credentials = ClientCredentials::from_request(&headers, &params)?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
     tracing::Span::current().record("client_id", credentials.client_id.as_str());
     let app = credentials.authenticate(state.store.as_ref()).await?.ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidClient))?;
+    if method == Method::Get && !app.allow_introspection_get {
+        // RFC 7662 §2.1 says POST; RFC 9110 §15.5.6 has a 405 name the methods that work.
+        let mut response = OAuthError::invalid_request("Introspection is by POST (RFC 7662 §2.1); this application does not allow GET.")
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .into_response();
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
     let token = params
         .get("token")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?
