@@ -27,6 +27,8 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(30);
 
 pub struct App {
     listener: TcpListener,
+    /// The `/metrics` listener, when one is configured.
+    metrics: Option<TcpListener>,
     limits: Limits,
     state: AppState,
     /// The administrator created on this start, with their one-time password.
@@ -45,6 +47,10 @@ impl App {
         keys.ensure_keys(store.as_ref(), clock.now()).await?;
         let created_administrator = admin::ensure_administrator(store.as_ref()).await?.map(|(user, password)| (user.username, password));
         let listener = TcpListener::bind(config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let local = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local}")).trim_end_matches('/').to_string();
         let settings = HttpSettings {
@@ -60,11 +66,15 @@ impl App {
             request_timeout: Duration::from_secs(config.request_timeout_seconds),
         };
         let state = AppState { store, settings: Arc::new(settings), keys, clock, csrf_key, refresh_key };
-        Ok(App { listener, limits, state, created_administrator })
+        Ok(App { listener, metrics, limits, state, created_administrator })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -75,8 +85,12 @@ impl App {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let purge = tokio::spawn(purge_expired(self.state.store.clone(), self.state.clock.clone()));
         let delivery = tokio::spawn(Delivery::new(self.state.store.clone(), self.state.keys.clone(), self.state.issuer(), self.state.clock.clone()).run());
+        let metrics = self.metrics.map(|listener| tokio::spawn(async move { axum::serve(listener, crate::metrics::router()).await }));
         let result = server::serve(self.listener, router(self.state), self.limits, shutdown).await;
         purge.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         delivery.abort();
         result
     }

@@ -38,6 +38,10 @@ pub struct ServeConfig {
     /// whose address is not fixed): the client is the right-most `X-Forwarded-For` address.
     #[arg(long, env = "CENTRALAUTH_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+    /// Address of a second listener that serves only `/metrics` (Prometheus text format); none
+    /// by default. Never the public one: bind it to an address only the monitoring reaches.
+    #[arg(long, env = "CENTRALAUTH_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Connections served at once; further ones wait in the operating system's listen queue
     /// (keep it below the process's open-file limit).
     #[arg(long, env = "CENTRALAUTH_MAX_CONNECTIONS", default_value_t = 4096)]
@@ -122,6 +126,7 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("refresh_chain_max_seconds", "CENTRALAUTH_REFRESH_CHAIN_MAX_SECONDS"),
     ("trust_forwarded_for", "CENTRALAUTH_TRUST_FORWARDED_FOR"),
     ("trusted_proxies", "CENTRALAUTH_TRUSTED_PROXIES"),
+    ("metrics_listen", "CENTRALAUTH_METRICS_LISTEN"),
     ("max_connections", "CENTRALAUTH_MAX_CONNECTIONS"),
     ("header_timeout_seconds", "CENTRALAUTH_HEADER_TIMEOUT_SECONDS"),
     ("request_timeout_seconds", "CENTRALAUTH_REQUEST_TIMEOUT_SECONDS"),
@@ -192,6 +197,7 @@ mod tests {
             refresh_chain_max_seconds: 90 * 86_400,
             trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
+            metrics_listen: None,
             max_connections: 4096,
             header_timeout_seconds: 10,
             request_timeout_seconds: 30,

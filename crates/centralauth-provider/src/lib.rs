@@ -9,4 +9,5 @@ pub mod django_source;
 pub mod domain;
 pub mod http;
 pub mod memory;
+pub mod metrics;
 pub mod store;

@@ -146,11 +146,16 @@ fn parse_bool(raw: &str) -> Result<bool, String> {
 }
 
 /// Logs go to standard error, so standard output stays for what commands print.
+/// The security log's events are counted for `/metrics` whatever the log level.
 pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CENTRALAUTH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match format {
+        LogFormat::Json => lines.json().with_filter(filter).boxed(),
+        LogFormat::Text => lines.with_filter(filter).boxed(),
+    };
+    tracing_subscriber::registry().with(lines).with(crate::metrics::SecurityEventCounter).init();
 }

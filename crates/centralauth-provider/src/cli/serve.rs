@@ -34,6 +34,9 @@ pub async fn serve(
         println!("created administrator {username:?}; its one-time password is in {} (readable by this user only)", password_file.display());
         println!("sign in at /account/login/, change the password, and delete the file");
     }
+    if let Some(metrics) = app.metrics_addr() {
+        println!("metrics on http://{metrics}/metrics");
+    }
     let addr = app.local_addr()?;
     println!("listening on http://{addr}");
     tracing::info!(%addr, prefix = %config.prefix, "centralauth started");
@@ -55,6 +58,9 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("trust_forwarded_for = {}", config.trust_forwarded_for);
     let proxies: Vec<String> = config.trusted_proxies.iter().map(|net| format!("{:?}", net.to_string())).collect();
     println!("trusted_proxies = [{}]", proxies.join(", "));
+    if let Some(metrics) = config.metrics_listen {
+        println!("metrics_listen = {:?}", metrics.to_string());
+    }
     println!("max_connections = {}", config.max_connections);
     println!("header_timeout_seconds = {}", config.header_timeout_seconds);
     println!("request_timeout_seconds = {}", config.request_timeout_seconds);

@@ -15,5 +15,6 @@ mod flows;
 mod import_django;
 mod memory;
 mod oidc;
+mod security_metrics;
 mod storage;
 mod withdrawal;

@@ -93,6 +93,8 @@ pub struct TestProvider {
     pub base: String,
     pub db: Arc<TestDatabase>,
     pub admin_password: Option<String>,
+    /// The `/metrics` URL, when started with `--metrics-listen`.
+    pub metrics: Option<String>,
     /// The provider's clock when it runs in this process; `None` for the binary, which runs on
     /// the system's.
     pub clock: Option<TestClock>,
@@ -140,12 +142,16 @@ impl TestProvider {
             .expect("start centralauth");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut admin_password = None;
+        let mut metrics = None;
         let base = tokio::time::timeout(Duration::from_secs(60), async {
             while let Some(line) = lines.next_line().await.unwrap() {
                 // "… its one-time password is in PATH (readable by this user only)"
                 if let Some(rest) = line.split("one-time password is in ").nth(1) {
                     let file = rest.split(" (").next().unwrap();
                     admin_password = Some(std::fs::read_to_string(file).expect("the password file").trim().to_string());
+                }
+                if let Some(url) = line.strip_prefix("metrics on ") {
+                    metrics = Some(url.trim().to_string());
                 }
                 if let Some(addr) = line.strip_prefix("listening on ") {
                     return addr.trim().to_string();
@@ -157,7 +163,7 @@ impl TestProvider {
         .expect("centralauth did not start within 60 s");
         // Keep reading stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { server: Server::Process(child), base, db, admin_password, clock: None }
+        Self { server: Server::Process(child), base, db, admin_password, metrics, clock: None }
     }
 
     /// The app in this process on a free port, on a fresh database, with a test clock that
@@ -187,6 +193,7 @@ impl TestProvider {
         let app = App::build(&db.url, &config, master_key, clock.shared()).await.expect("build the app");
         let base = format!("http://{}", app.local_addr().unwrap());
         let admin_password = app.created_administrator.as_ref().map(|(_, password)| password.clone());
+        let metrics = app.metrics_addr().map(|addr| format!("http://{addr}/metrics"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = app.run(async move {
@@ -194,7 +201,7 @@ impl TestProvider {
             })
             .await;
         });
-        Self { server: Server::InProcess { shutdown: Some(tx), task }, base, db, admin_password, clock: Some(clock) }
+        Self { server: Server::InProcess { shutdown: Some(tx), task }, base, db, admin_password, metrics, clock: Some(clock) }
     }
 
     /// Moves the in-process provider's clock forward.
