@@ -73,6 +73,8 @@ async fn read_to_close(stream: &mut tokio::net::TcpStream, wait: std::time::Dura
     }
 }
 
+// The deadlines below are the server's own timers on the real clock (hyper's and tower's, not the
+// provider's Clock): these tests wait about a second for them, which is the point.
 #[tokio::test]
 async fn a_client_that_does_not_finish_its_headers_in_time_is_disconnected() {
     use tokio::io::AsyncWriteExt;
@@ -101,10 +103,11 @@ async fn a_request_whose_body_does_not_arrive_in_time_is_answered_408() {
 async fn connections_beyond_the_limit_wait_until_one_is_free() {
     use tokio::io::AsyncWriteExt;
     let p = TestProvider::in_process(&["--max-connections", "2"]).await;
+    // The listen queue hands connections over in order: the third waits behind the first two.
     let (first, _second) = (raw(&p).await, raw(&p).await);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let mut third = raw(&p).await;
     third.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    // Waits a little on the real clock: nothing must arrive while the two are open.
     assert_eq!(read_to_close(&mut third, std::time::Duration::from_millis(700)).await, None, "not served while two are open");
     drop(first);
     let answer = read_to_close(&mut third, std::time::Duration::from_secs(10)).await.expect("served once one closed");

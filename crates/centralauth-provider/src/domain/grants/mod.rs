@@ -35,15 +35,7 @@ pub fn access_stands(user_active: bool, membership_active: Option<bool>) -> bool
 
 /// Generates a pair for `app` and the digests the store keeps of it.
 fn new_pair(app: &Application, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
-    let access = Secret::generate();
-    let refresh = Secret::generate();
-    let digests = NewTokenPair {
-        access: access.digest(),
-        access_expires_at: now + app.lifetimes.access_token,
-        refresh: refresh.digest(),
-        refresh_expires_at: now + app.lifetimes.refresh_token,
-    };
-    (access, refresh, digests)
+    pair(app, Secret::generate(), Secret::generate(), now)
 }
 
 /// The pair that succeeds `refresh_token`, derived from it with the server-held `key`: a retried
@@ -52,6 +44,11 @@ fn new_pair(app: &Application, now: UnixTime) -> (Secret, Secret, NewTokenPair) 
 fn successor_pair(app: &Application, key: &MacKey, refresh_token: &str, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
     let access = key.derive("refresh successor access token", refresh_token);
     let refresh = key.derive("refresh successor refresh token", refresh_token);
+    pair(app, access, refresh, now)
+}
+
+/// A pair with `app`'s lifetimes from `now`, and the digests the store keeps of it.
+fn pair(app: &Application, access: Secret, refresh: Secret, now: UnixTime) -> (Secret, Secret, NewTokenPair) {
     let digests = NewTokenPair {
         access: access.digest(),
         access_expires_at: now + app.lifetimes.access_token,
