@@ -15,20 +15,9 @@ use support::*;
 
 const DAY: i64 = 86_400;
 
+/// A token of the first administrator that never expires, made at the command line.
 async fn admin_token(p: &TestProvider) -> String {
-    let out = p.cli(&["token", "create", "setup", "--user", "admin", "--expires", "never"], None).await;
-    out.lines().find_map(|l| l.strip_prefix("token: ")).expect("the token is printed").trim().to_string()
-}
-
-async fn get(p: &TestProvider, token: &str, path: &str) -> reqwest::Response {
-    http().get(p.url(&format!("/api/v1{path}"))).bearer_auth(token).send().await.unwrap()
-}
-
-async fn make_token(p: &TestProvider, token: &str, body: Value) -> (String, Value) {
-    let response = http().post(p.url("/api/v1/api-tokens")).bearer_auth(token).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let made: Value = response.json().await.unwrap();
-    (made["secret"].as_str().unwrap().to_string(), made["token"].clone())
+    p.api_token("admin", &["--expires", "never"]).await
 }
 
 /// Collects what the tracing subscriber writes, for the test to read.
@@ -53,18 +42,18 @@ async fn every_refused_api_token_is_logged_with_its_reason_and_address_but_never
     tracing::subscriber::set_global_default(subscriber).expect("the one subscriber of this test binary");
     let p = TestProvider::in_process_with_scene(&[]).await;
     let setup = admin_token(&p).await;
-    let (expiring, made) = make_token(&p, &setup, json!({"name": "short", "expires_in_days": 1})).await;
+    let (expiring, made) = p.api_create_token(&setup, json!({"name": "short", "expires_in_days": 1})).await;
     let expiring_id = made["id"].as_i64().unwrap();
-    let (reader, _) = make_token(&p, &setup, json!({"name": "reader", "read_only": true})).await;
+    let (reader, _) = p.api_create_token(&setup, json!({"name": "reader", "read_only": true})).await;
     let response = http().get(p.url("/api/v1/users")).header("authorization", "Basic YWRtaW46YWRtaW4=").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let unknown = "this-is-no-token-of-ours";
-    assert_eq!(get(&p, unknown, "/users").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(p.api_get(unknown, "/users").await.status(), StatusCode::UNAUTHORIZED);
     let response = http().post(p.url("/api/v1/users")).bearer_auth(&reader).json(&json!({"username": "eve"})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     p.advance(DAY);
-    assert_eq!(get(&p, &expiring, "/users").await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(get(&p, &setup, "/users").await.status(), StatusCode::OK, "an accepted token is not logged");
+    assert_eq!(p.api_get(&expiring, "/users").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(p.api_get(&setup, "/users").await.status(), StatusCode::OK, "an accepted token is not logged");
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let events: Vec<Value> = log

@@ -14,8 +14,7 @@ use crate::support::*;
 const CHALLENGE: [(&str, &str); 2] = [("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256")];
 
 async fn api_token(p: &TestProvider) -> String {
-    let out = p.cli(&["token", "create", "script", "--user", "admin"], None).await;
-    out.lines().find_map(|l| l.strip_prefix("token: ")).expect("the token is printed").trim().to_string()
+    p.api_token("admin", &[]).await
 }
 
 async fn api_create(p: &TestProvider, token: &str, body: Value) -> (StatusCode, Value) {

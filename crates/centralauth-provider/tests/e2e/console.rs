@@ -805,8 +805,7 @@ async fn a_common_password_or_the_username_with_little_added_is_refused_wherever
     let response = submit(&own, &p, "/console/account/", "/console/account/password", &change).await;
     assert!(element_text(&response.text().await.unwrap(), "new_password-error").is_some_and(|e| e.contains(common)));
     // The admin API names the field and the reason.
-    let out = p.cli(&["token", "create", "script", "--user", "admin"], None).await;
-    let token = out.lines().find_map(|l| l.strip_prefix("token: ")).unwrap().trim().to_string();
+    let token = p.api_token("admin", &[]).await;
     for (path, body) in [
         ("/api/v1/users", serde_json::json!({"username": "dora", "password": "password"})),
         ("/api/v1/users/alice/password", serde_json::json!({"password": "qwertyuiop"})),

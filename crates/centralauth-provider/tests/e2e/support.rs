@@ -489,6 +489,27 @@ impl TestProvider {
         counts
     }
 
+    /// An admin API token of `username`, made at the command line with `token create`'s `flags`
+    /// (`--expires never`, `--read-only`, …).
+    pub async fn api_token(&self, username: &str, flags: &[&str]) -> String {
+        let args: Vec<&str> = ["token", "create", "test", "--user", username].into_iter().chain(flags.iter().copied()).collect();
+        let out = self.cli(&args, None).await;
+        out.lines().find_map(|l| l.strip_prefix("token: ")).expect("the token is printed").trim().to_string()
+    }
+
+    /// `GET /api/v1{path}` with `token`.
+    pub async fn api_get(&self, token: &str, path: &str) -> reqwest::Response {
+        http().get(self.url(&format!("/api/v1{path}"))).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Makes an API token through the API with `token`: the new secret and its description.
+    pub async fn api_create_token(&self, token: &str, body: Value) -> (String, Value) {
+        let response = http().post(self.url("/api/v1/api-tokens")).bearer_auth(token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let made: Value = response.json().await.unwrap();
+        (made["secret"].as_str().unwrap().to_string(), made["token"].clone())
+    }
+
     /// The server's resident memory in KiB, from /proc; `None` where there is no /proc.
     pub fn rss_kib(&self) -> Option<u64> {
         self.proc_status_kib("VmRSS:")
