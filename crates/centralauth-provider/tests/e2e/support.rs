@@ -635,3 +635,21 @@ pub async fn has_session(p: &TestProvider, browser: &Browser) -> bool {
     assert_eq!(response.status(), StatusCode::FOUND, "{:?}", response.text().await);
     !location(&response).starts_with("/account/login/")
 }
+
+impl TestProvider {
+    /// Kills the binary with SIGKILL, as a crash or the kernel's OOM killer would: no graceful
+    /// shutdown, requests in flight cut off, nothing flushed or rolled back by the process
+    /// itself. Returns once the process is gone (its sockets and SQLite locks released); the
+    /// database stays for a restart with `start_on(db.clone(), …)`.
+    pub async fn kill(&mut self) {
+        let Server::Process(child) = &mut self.server else { panic!("only the binary can be killed") };
+        // tokio's `Child::kill` sends SIGKILL on Unix and waits for the process to end.
+        child.kill().await.expect("SIGKILL the provider");
+    }
+
+    /// The binary's process id (`None` in process, or once it has been killed and reaped).
+    pub fn pid(&self) -> Option<u32> {
+        let Server::Process(child) = &self.server else { return None };
+        child.id()
+    }
+}
