@@ -119,7 +119,7 @@ impl Load {
     /// A moment picked by the traffic itself, not by a timer: after a random number of answered
     /// operations, with the other clients' requests in flight.
     pub(crate) fn random_milestone() -> usize {
-        rand::thread_rng().gen_range(40..100)
+        rand::thread_rng().gen_range(50..150)
     }
 
     pub(crate) fn answered(&self) -> usize {
