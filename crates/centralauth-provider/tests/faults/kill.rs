@@ -161,8 +161,8 @@ impl Load {
             let family = if log.families.is_empty() { 0 } else { (turn / 4) % log.families.len() };
             let answered = match op {
                 0 => {
-                    // Every other new authorization signs in with the password afresh.
-                    if (turn / 4) % 2 == 0 {
+                    // Every other new authorization (turns 0, 8, 16, …) signs in with the password afresh.
+                    if turn % 8 < 4 {
                         browser = Browser::new();
                     }
                     match authorize(base, &browser, None).await {
