@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::{SqlStore, migrator};
 use crate::domain::clock::UnixTime;
 use crate::domain::ports::{MaintenanceStore, StoreResult};
+use crate::store::errors::bounded;
 
 /// Used codes are kept this long to recognise a replay. Rotated refresh tokens are kept as long
 /// as their family (the chain of refreshes): a replay of any of them revokes the family for as
@@ -53,7 +54,9 @@ impl MaintenanceStore for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        // Bounded and reported like the hot path: `/readyz` then also notices (and logs, once)
+        // the database's return when no request has come yet.
+        bounded(self.limits.exchange_bound(), sqlx::query("SELECT 1").execute(&self.pool)).await?;
         Ok(())
     }
 }
