@@ -106,6 +106,8 @@ async fn purge_expired(store: Arc<dyn Store>, clock: SharedClock) {
         match store.purge_expired(clock.now(), PURGE_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "expired rows purged"),
+            // The database away: logged once by the store (`store::health`).
+            Err(crate::domain::ports::StoreError::Unavailable(_)) => {}
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
         }
     }

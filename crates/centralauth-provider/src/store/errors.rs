@@ -52,9 +52,9 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => {
             if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
                 postgres_unavailable(pg.code())
-            } else if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // sqlx gives SQLite's extended result code; its low byte is the primary one.
-                sqlite.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(|code| sqlite_unavailable(code & 0xff))
+                db.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(|code| sqlite_unavailable(code & 0xff))
             } else {
                 false
             }

@@ -50,12 +50,16 @@ impl MaintenanceStore for SqlStore {
         for (sql, cutoff) in statements {
             purged += sqlx::query(sql).bind(cutoff).bind(batch).execute(&self.writer).await?.rows_affected();
         }
+        if purged > 0 {
+            // Rows deleted: the database takes changes (`store::health`), which a provider
+            // that only reads (every 30 s it purges) would otherwise not notice after an outage.
+            crate::store::health::DATABASE.report_success();
+        }
         Ok(purged)
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        // Bounded and reported like the hot path: `/readyz` then also notices (and logs, once)
-        // the database's return when no request has come yet.
+        // Bounded like the hot path, so that `/readyz` answers within its own wait.
         bounded(self.limits.exchange_bound(), sqlx::query("SELECT 1").execute(&self.pool)).await?;
         Ok(())
     }
