@@ -8,6 +8,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 
 use super::error::PageError;
@@ -56,9 +57,14 @@ pub fn router(state: AppState) -> Router {
         router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
     }
     router.layer(
-        TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
-        ),
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
+            .on_failure(|class: ServerErrorsFailureClass, latency: std::time::Duration, _: &tracing::Span| match class {
+                // 503s come in thousands while the database is away, which the store logs
+                // once (`store::health`); a 500's cause is logged where it is answered.
+                ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => tracing::debug!(?latency, "answered 503"),
+                other => tracing::error!(classification = %other, ?latency, "response failed"),
+            }),
     )
 }
 

@@ -38,10 +38,31 @@ pub async fn connect(url: &str, clock: SharedClock, limits: Limits) -> StoreResu
     let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(limits.acquire_timeout).test_before_acquire(false).connect_with(options.clone()).await?;
     // SQLite has one writer at a time: a second connection that wants to write waits in the
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
-    let writer = SqlitePoolOptions::new().max_connections(1).acquire_timeout(limits.acquire_timeout).test_before_acquire(false).connect_with(options.clone()).await?;
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(limits.acquire_timeout)
+        .test_before_acquire(false)
+        .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
+        .connect_with(options.clone())
+        .await?;
     // After the first connection, which created the file and put it in WAL mode.
     let hot_path = hot_path::HotPath::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
     Ok(SqlStore::new(pool, writer, hot_path, clock, limits))
+}
+
+/// Whether a writer connection may go back to the pool: not while sqlx still counts a
+/// transaction open on it. On a full disk SQLite rolls a failed transaction back by itself;
+/// sqlx's own ROLLBACK then fails ("no transaction is active") and leaves its count at one, so
+/// that every later BEGIN on the connection would fail ("begin_with at non-zero transaction
+/// depth") long after space was freed. Such a connection is closed, and the pool opens a new one.
+async fn leaves_no_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction's ROLLBACK is queued to the connection's worker: let it run first.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 /// Creates a new database file readable by its owner only (0600), before SQLite creates it with
