@@ -115,6 +115,7 @@ async fn ready(p: &TestProvider) {
 /// `Retry-After`, and the body's kind; returns the body.
 async fn unavailable(what: &str, started: Instant, response: reqwest::Response, content_type: &str) -> String {
     let elapsed = started.elapsed();
+    eprintln!("database away: {what} answered {} in {elapsed:?}", response.status());
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
     assert!(elapsed < FAIL_FAST, "{what} answered after {elapsed:?}");
     assert!(response.headers().get("retry-after").is_some(), "{what}: no Retry-After");
@@ -211,6 +212,8 @@ async fn with_postgresql_stopped_requests_fail_fast_and_service_resumes_when_it_
     }
     let unavailable = answers.iter().filter(|(status, _)| *status == Ok(StatusCode::SERVICE_UNAVAILABLE)).count();
     assert!(unavailable > 0, "the load met the outage");
+    let slowest = answers.iter().map(|(_, elapsed)| *elapsed).max().unwrap_or_default();
+    eprintln!("database away: {} answers under load, {unavailable} of them 503, the slowest in {slowest:?}", answers.len());
     for (status, elapsed) in &answers {
         assert!(matches!(status, Ok(StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE)), "under load: {status:?}");
         assert!(*elapsed < FAIL_FAST, "under load an answer took {elapsed:?}");
