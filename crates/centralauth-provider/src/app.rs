@@ -40,7 +40,7 @@ impl App {
     /// reads `clock`: `clock::system()` in production, a `TestClock` in tests.
     pub async fn build(database_url: &str, config: &ServeConfig, master_key: MasterKey, clock: SharedClock) -> anyhow::Result<App> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let store = store::connect(database_url, clock.clone()).await?;
+        let store = store::connect_with(database_url, clock.clone(), config.database_limits()).await?;
         store.migrate().await?;
         let (csrf_key, refresh_key) = (master_key.derive("csrf tokens"), master_key.derive("refresh successors"));
         let keys = Arc::new(KeyRing::new(master_key));
@@ -59,6 +59,8 @@ impl App {
             prefix: config.prefix.clone(),
             refresh: RefreshPolicy { grace_seconds: config.refresh_grace_seconds, chain_max_seconds: config.refresh_chain_max_seconds },
             trusted_proxies: TrustedProxies { networks: config.trusted_proxies.clone(), hops: usize::from(config.trust_forwarded_for) },
+            write_deadline: Duration::from_secs(config.write_deadline_seconds),
+            ready_timeout: Duration::from_millis(config.database_acquire_timeout_ms),
         };
         let limits = Limits {
             max_connections: config.max_connections,
@@ -104,6 +106,8 @@ async fn purge_expired(store: Arc<dyn Store>, clock: SharedClock) {
         match store.purge_expired(clock.now(), PURGE_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "expired rows purged"),
+            // The database away: logged once by the store (`store::health`).
+            Err(crate::domain::ports::StoreError::Unavailable(_)) => {}
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
         }
     }

@@ -53,9 +53,31 @@ pub struct ServeConfig {
     /// Seconds for a whole request, body and answer included, before it is answered 408.
     #[arg(long, env = "CENTRALAUTH_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
+    /// Milliseconds a request waits for a database connection (connecting included) before it
+    /// is answered 503 with `Retry-After`: a stopped database fails fast instead of hanging.
+    #[arg(long, env = "CENTRALAUTH_DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    pub database_acquire_timeout_ms: u64,
+    /// Milliseconds one statement may run (PostgreSQL's `statement_timeout`, lock waits
+    /// included); one second more bounds, on this side, a wait for a server that stopped
+    /// answering. Past it: 503 with `Retry-After`.
+    #[arg(long, env = "CENTRALAUTH_DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    pub database_statement_timeout_ms: u64,
+    /// Seconds from a writing request's arrival within which its change must commit; after
+    /// that it is rolled back and answered 503, so that a grant its client has given up on
+    /// (clients time out after about 30 s) is never carried out later.
+    #[arg(long, env = "CENTRALAUTH_WRITE_DEADLINE_SECONDS", default_value_t = 10)]
+    pub write_deadline_seconds: u64,
 }
 
 impl ServeConfig {
+    /// How long the store waits for the database.
+    pub fn database_limits(&self) -> crate::store::Limits {
+        crate::store::Limits {
+            acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
+            statement_timeout: Some(std::time::Duration::from_millis(self.database_statement_timeout_ms)),
+        }
+    }
+
     /// Checks what clap cannot: prefix and public URL shapes.
     pub fn validate(&self) -> Result<(), String> {
         if !self.prefix.is_empty() && (!self.prefix.starts_with('/') || self.prefix.ends_with('/')) {
@@ -77,6 +99,15 @@ impl ServeConfig {
             if !(1..=3600).contains(&seconds) {
                 return Err(format!("{name} must be between 1 and 3600 seconds"));
             }
+        }
+        if !(100..=60_000).contains(&self.database_acquire_timeout_ms) {
+            return Err("database acquire timeout must be between 100 and 60000 ms".into());
+        }
+        if !(100..=600_000).contains(&self.database_statement_timeout_ms) {
+            return Err("database statement timeout must be between 100 and 600000 ms".into());
+        }
+        if !(1..=300).contains(&self.write_deadline_seconds) {
+            return Err("write deadline must be between 1 and 300 seconds".into());
         }
         if !(60..=86_400 * 3650).contains(&self.refresh_chain_max_seconds) {
             return Err("refresh chain maximum must be between 60 seconds and 10 years".into());
@@ -130,6 +161,9 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("max_connections", "CENTRALAUTH_MAX_CONNECTIONS"),
     ("header_timeout_seconds", "CENTRALAUTH_HEADER_TIMEOUT_SECONDS"),
     ("request_timeout_seconds", "CENTRALAUTH_REQUEST_TIMEOUT_SECONDS"),
+    ("database_acquire_timeout_ms", "CENTRALAUTH_DATABASE_ACQUIRE_TIMEOUT_MS"),
+    ("database_statement_timeout_ms", "CENTRALAUTH_DATABASE_STATEMENT_TIMEOUT_MS"),
+    ("write_deadline_seconds", "CENTRALAUTH_WRITE_DEADLINE_SECONDS"),
     ("log_format", "CENTRALAUTH_LOG_FORMAT"),
     ("master_key", "CENTRALAUTH_MASTER_KEY"),
     ("master_key_file", "CENTRALAUTH_MASTER_KEY_FILE"),
@@ -201,6 +235,9 @@ mod tests {
             max_connections: 4096,
             header_timeout_seconds: 10,
             request_timeout_seconds: 30,
+            database_acquire_timeout_ms: 2000,
+            database_statement_timeout_ms: 5000,
+            write_deadline_seconds: 10,
         };
         assert!(c.validate().is_ok());
         c.prefix = "provider/".into();
@@ -208,6 +245,12 @@ mod tests {
         c.prefix = String::new();
         assert!(c.validate().is_ok());
         c.request_timeout_seconds = 0;
+        assert!(c.validate().is_err());
+        c.request_timeout_seconds = 30;
+        c.write_deadline_seconds = 0;
+        assert!(c.validate().is_err());
+        c.write_deadline_seconds = 10;
+        c.database_acquire_timeout_ms = 0;
         assert!(c.validate().is_err());
     }
 }

@@ -53,8 +53,11 @@ impl Delivery {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(e) = self.deliver_due().await {
-                tracing::warn!(error = %e, "back-channel delivery round failed");
+            match self.deliver_due().await {
+                Ok(()) => {}
+                // The database away: logged once by the store (`store::health`), not every round.
+                Err(crate::domain::Error::Unavailable { .. }) => {}
+                Err(e) => tracing::warn!(error = %e, "back-channel delivery round failed"),
             }
         }
     }
@@ -100,8 +103,9 @@ impl Delivery {
                 self.store.retry_event(event.id, attempts, now + backoff(attempts), &error).await
             }
         };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "recording a back-channel delivery failed");
+        match outcome {
+            Ok(_) | Err(crate::domain::ports::StoreError::Unavailable(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "recording a back-channel delivery failed"),
         }
     }
 

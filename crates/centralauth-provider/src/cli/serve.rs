@@ -47,7 +47,7 @@ pub async fn serve(
 
 pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) -> anyhow::Result<()> {
     config.validate().map_err(anyhow::Error::msg)?;
-    let store = crate::store::connect(database_url, clock).await?;
+    let store = crate::store::connect_with(database_url, clock, config.database_limits()).await?;
     store.ping().await?;
     println!("database_url = {:?}", redact(database_url));
     println!("listen = {:?}", config.listen.to_string());
@@ -64,6 +64,9 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("max_connections = {}", config.max_connections);
     println!("header_timeout_seconds = {}", config.header_timeout_seconds);
     println!("request_timeout_seconds = {}", config.request_timeout_seconds);
+    println!("database_acquire_timeout_ms = {}", config.database_acquire_timeout_ms);
+    println!("database_statement_timeout_ms = {}", config.database_statement_timeout_ms);
+    println!("write_deadline_seconds = {}", config.write_deadline_seconds);
     println!("configuration OK");
     Ok(())
 }

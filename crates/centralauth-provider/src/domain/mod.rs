@@ -91,10 +91,16 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound { what: "record" },
             StoreError::Conflict(what) => Error::Conflict { what },
             StoreError::Invalid(reason) => Error::Invalid { field: "reference", reason },
+            // The cause was logged once by the store (`store::health`), not per request.
+            StoreError::Unavailable(_) => Error::Unavailable { retry_after: DATABASE_RETRY_AFTER_SECONDS },
             StoreError::Other(err) => Error::Internal(InternalError::Store(err)),
         }
     }
 }
+
+/// `Retry-After` of an answer given while the database is unavailable: a restarting or failing
+/// over PostgreSQL is usually back within seconds.
+pub const DATABASE_RETRY_AFTER_SECONDS: i64 = 5;
 
 /// Internal failures, kept apart so that they are logged once and never shown to a caller.
 #[derive(Debug, thiserror::Error)]

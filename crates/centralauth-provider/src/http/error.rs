@@ -202,6 +202,12 @@ impl PageError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, &EN, None, EN.internal_error)
     }
 
+    /// A store failure met outside a domain operation (a session looked up for a page): 503
+    /// with `Retry-After` while the database is unavailable, else a logged 500.
+    pub fn store(err: crate::domain::ports::StoreError, texts: &'static Texts) -> Self {
+        Self::from_domain(Error::from(err), texts)
+    }
+
     pub fn from_domain(err: Error, texts: &'static Texts) -> Self {
         match err {
             Error::Internal(cause) => {

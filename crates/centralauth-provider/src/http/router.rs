@@ -1,6 +1,6 @@
 //! Assembles the routes and the layers around them.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -8,12 +8,13 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 
 use super::error::PageError;
 use super::i18n::Lang;
 use super::state::AppState;
-use super::routes::Routes;
+use super::routes::{Routes, WriteDeadline};
 use super::{account, admin_api, console, pages, provider};
 
 /// Forms and OAuth requests are small; larger bodies are refused before they are read.
@@ -21,6 +22,7 @@ const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let prefix = state.settings.prefix.clone();
+    let write_deadline = state.settings.write_deadline;
     // Served over https (the public URL says so, since TLS usually ends at a proxy in front):
     // browsers are told to use nothing else for a year (RFC 6797). Not includeSubDomains: the
     // provider's host says nothing about its siblings.
@@ -41,21 +43,40 @@ pub fn router(state: AppState) -> Router {
         .read(&provider::oauth::metadata::well_known_path(&prefix), get(provider::oauth::metadata::metadata))
         .read("/healthz", get(|| async { "ok" }))
         .read("/readyz", get(ready));
-    let mut router = routes.into_router().fallback(not_found).layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT)).with_state(state);
+    let mut router = routes
+        .into_router()
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        // The write deadline counts from the request's arrival, before anything waits.
+        .layer(axum::middleware::map_request(move |mut request: axum::extract::Request| async move {
+            request.extensions_mut().insert(WriteDeadline(Instant::now() + write_deadline));
+            request
+        }))
+        .with_state(state);
     for (name, value) in security_headers.into_iter().chain(hsts) {
         router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from(name), HeaderValue::from_static(value)));
     }
     router.layer(
-        TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
-        ),
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()))
+            .on_failure(|class: ServerErrorsFailureClass, latency: std::time::Duration, _: &tracing::Span| match class {
+                // 503s come in thousands while the database is away, which the store logs
+                // once (`store::health`); a 500's cause is logged where it is answered.
+                ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => tracing::debug!(?latency, "answered 503"),
+                other => tracing::error!(classification = %other, ?latency, "response failed"),
+            }),
     )
 }
 
+/// 200 while the database answers, else 503 within the pool's wait for a connection: the
+/// same bound after which requests are answered 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+    match tokio::time::timeout(state.settings.ready_timeout, state.store.ping()).await {
         Ok(Ok(())) => "ready".into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+        _ => {
+            let retry_after = (header::RETRY_AFTER, HeaderValue::from(crate::domain::DATABASE_RETRY_AFTER_SECONDS));
+            (StatusCode::SERVICE_UNAVAILABLE, [retry_after], "database unavailable").into_response()
+        }
     }
 }
 

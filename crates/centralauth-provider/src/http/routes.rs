@@ -2,6 +2,8 @@
 //! way to add one, so a new writing route cannot forget the rule that writing routes run to
 //! completion.
 
+use std::time::Instant;
+
 use axum::Router;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -56,13 +58,30 @@ impl Default for Routes {
     }
 }
 
+/// The last instant at which the request's changes may commit, put on every request when it
+/// arrives (`router::router`) and applied to writing routes by [`run_to_completion`].
+#[derive(Debug, Clone, Copy)]
+pub struct WriteDeadline(pub Instant);
+
 /// Hyper drops a handler's future when the client goes away. Dropped in the middle of a
 /// database transaction (worst: between `BEGIN` and the moment sqlx knows it began), the
 /// connection goes back to the pool still inside a transaction that nobody commits, and on
 /// SQLite it keeps the write lock. A writing request therefore runs on a task of its own, so
 /// that it always finishes: every transaction is committed or rolled back.
+///
+/// Running on after the client has gone must not mean carrying the change out whenever the
+/// database lets it: the task runs under the request's write deadline, past which the store
+/// rolls back instead of committing (`domain::ports::deadline`). A client that timed out
+/// (30 s is usual) thus never finds its grant carried out behind its back, a refresh token
+/// rotated that it still holds, say.
 async fn run_to_completion(request: axum::extract::Request, next: middleware::Next) -> Response {
-    match tokio::spawn(next.run(request)).await {
+    let deadline = request.extensions().get::<WriteDeadline>().copied();
+    let work = next.run(request);
+    let task = match deadline {
+        Some(WriteDeadline(deadline)) => tokio::spawn(crate::domain::ports::with_write_deadline(deadline, work)),
+        None => tokio::spawn(work),
+    };
+    match task.await {
         Ok(response) => response,
         Err(err) => PageError::internal(err).into_response(),
     }

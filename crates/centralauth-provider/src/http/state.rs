@@ -24,6 +24,12 @@ pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// Set the `Secure` flag on cookies (public URL is https).
     pub secure_cookies: bool,
+    /// From a writing request's arrival to the last moment its change may commit
+    /// (`domain::ports::deadline`, set by `routes::run_to_completion`).
+    pub write_deadline: std::time::Duration,
+    /// How long `/readyz` waits for the database: the pool's wait for a connection, so that
+    /// it says 503 when requests do.
+    pub ready_timeout: std::time::Duration,
 }
 
 #[derive(Clone)]

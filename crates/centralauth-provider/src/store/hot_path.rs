@@ -90,6 +90,9 @@ impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> Self {
         match err {
             rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            // The same passing conditions as sqlx's SQLite errors (`errors.rs`): a full disk,
+            // an I/O error, the database locked past the busy timeout.
+            other if other.sqlite_error().is_some_and(|e| super::errors::sqlite_unavailable(e.extended_code & 0xff)) => super::errors::unavailable(other),
             other => StoreError::Other(Box::new(other)),
         }
     }

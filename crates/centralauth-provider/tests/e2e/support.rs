@@ -653,3 +653,69 @@ impl TestProvider {
         child.id()
     }
 }
+
+impl TestDatabase {
+    /// A database the test provides itself (on a PostgreSQL server of its own, or a SQLite
+    /// file on a file system of its own), which the test also removes.
+    pub fn at(url: String) -> Arc<Self> {
+        Arc::new(Self { url, dir: tempfile::tempdir().unwrap(), postgres: None })
+    }
+}
+
+impl TestProvider {
+    /// Starts the real binary like `start_on`, with its log (at `warn`) written to `log`
+    /// instead of the test's standard error, for tests that read what it logged.
+    pub async fn start_logging_to(db: Arc<TestDatabase>, args: &[&str], log: &std::path::Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+            .args(args)
+            .env("CENTRALAUTH_LOG", "warn")
+            .env("CENTRALAUTH_MASTER_KEY", MASTER_KEY)
+            .env("CENTRALAUTH_MASTER_KEY_FILE", db.dir.path().join("centralauth.key"))
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).expect("the log file"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start centralauth");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut admin_password = None;
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.split("one-time password is in ").nth(1) {
+                    let file = rest.split(" (").next().unwrap();
+                    admin_password = Some(std::fs::read_to_string(file).expect("the password file").trim().to_string());
+                }
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    return addr.trim().to_string();
+                }
+            }
+            panic!("centralauth exited before listening");
+        })
+        .await
+        .expect("centralauth did not start within 60 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { server: Server::Process(child), base, db, admin_password, metrics: None, clock: None }
+    }
+
+    /// Whether the binary's process is still running (a fault did not end it).
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.server {
+            Server::Process(child) => matches!(child.try_wait(), Ok(None)),
+            Server::InProcess { task, .. } => !task.is_finished(),
+        }
+    }
+}
+
+/// Signs `username` in at the login page with a new browser (the console's sign-in).
+pub async fn browser_signed_in(p: &TestProvider, username: &str, password: &str) -> Browser {
+    let browser = Browser::new();
+    let page = browser.get(&p.url("/account/login/?next=%2Fconsole%2F")).await.text().await.unwrap();
+    let response = browser
+        .post_form(
+            &p.url("/account/login/"),
+            &[("csrf_token", &hidden_input(&page, "csrf_token")), ("next", &hidden_input(&page, "next")), ("username", username), ("password", password)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username} failed");
+    browser
+}

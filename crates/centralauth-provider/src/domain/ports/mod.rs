@@ -4,11 +4,13 @@
 
 mod access;
 mod accounts;
+mod deadline;
 mod grants;
 mod operations;
 
 pub use access::*;
 pub use accounts::*;
+pub use deadline::*;
 pub use grants::*;
 pub use operations::*;
 
@@ -22,6 +24,12 @@ pub enum StoreError {
     /// A reference the rules forbid (a permission of another application).
     #[error("invalid reference: {0}")]
     Invalid(String),
+    /// The database cannot be reached or cannot take the change now (connection refused or
+    /// lost, no connection free within the pool's wait, a statement past its timeout, a full
+    /// disk), or the request's write deadline passed before the change could commit: nothing
+    /// was written, and the same request may succeed when tried again.
+    #[error("database unavailable: {0}")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -89,7 +89,7 @@ pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar
 pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
     let secure = state.settings.secure_cookies;
     if let Some(session) = SESSION.get(&jar, secure) {
-        let ended = session::sign_out(state.store.as_ref(), &SecretDigest::of(session), state.clock.now()).await.map_err(PageError::internal)?;
+        let ended = session::sign_out(state.store.as_ref(), &SecretDigest::of(session), state.clock.now()).await.map_err(|e| PageError::from_domain(e, &crate::http::i18n::EN))?;
         if let Some(ended) = ended {
             tracing::info!(user = ended.user_id.0, applications = ended.notified.len(), "signed out");
         }

@@ -114,12 +114,12 @@ impl FromRequestParts<AppState> for Console {
         };
         let Some(session_id) = SESSION.get(&jar, state.settings.secure_cookies) else { return Err(sign_in()) };
         let store = state.store.as_ref();
-        let internal = |e: &dyn std::fmt::Display| ConsoleError::from(PageError::internal(e).into_response());
-        let session = store.find_session(&SecretDigest::of(session_id), state.clock.now()).await.map_err(|e| internal(&e))?;
+        let failed = |e: crate::domain::ports::StoreError| ConsoleError::from(PageError::store(e, t).into_response());
+        let session = store.find_session(&SecretDigest::of(session_id), state.clock.now()).await.map_err(failed)?;
         let Some(session) = session else { return Err(sign_in()) };
-        let user = store.find_user_by_id(session.user_id).await.map_err(|e| internal(&e))?;
+        let user = store.find_user_by_id(session.user_id).await.map_err(failed)?;
         let Some(user) = user.filter(|u| u.is_active) else { return Err(sign_in()) };
-        let admin = Administrator::load(store, &user).await.map_err(|e| internal(&e))?;
+        let admin = Administrator::load(store, &user).await.map_err(|e| ConsoleError::from(PageError::from_domain(e.into(), t).into_response()))?;
         let (jar, csrf) = csrf_token(state, jar);
         let notice = parts
             .uri
@@ -234,7 +234,10 @@ impl Console {
         match err.into() {
             Error::NotFound { .. } => self.not_found(),
             Error::Forbidden | Error::AccessDenied | Error::OwnAccess { .. } => self.forbidden(),
-            Error::Internal(cause) => ConsoleError::from(PageError::from_domain(Error::Internal(cause), self.t).into_response()),
+            // 500, or 503 with `Retry-After` while the database is unavailable.
+            err @ (Error::Internal(_) | Error::Unavailable { .. } | Error::RateLimited { .. }) => {
+                ConsoleError::from(PageError::from_domain(err, self.t).into_response())
+            }
             Error::Invalid { field, reason } => self.error(StatusCode::BAD_REQUEST, &self.ct.reason(field, &reason)),
             other => self.error(StatusCode::BAD_REQUEST, &other.to_string()),
         }

@@ -24,7 +24,7 @@ where
         let state = AppState::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(id) = SESSION.get(&jar, state.settings.secure_cookies) else { return Ok(Self(None)) };
-        let session = state.store.find_session(&SecretDigest::of(id), state.clock.now()).await.map_err(PageError::internal)?;
+        let session = state.store.find_session(&SecretDigest::of(id), state.clock.now()).await.map_err(|e| PageError::store(e, &crate::http::i18n::EN))?;
         Ok(Self(session))
     }
 }

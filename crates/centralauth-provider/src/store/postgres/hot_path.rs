@@ -8,35 +8,41 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::QueryAs;
 use sqlx::{FromRow, Pool, Postgres, Transaction};
 
+use std::time::Duration;
+
 use super::Db;
 use crate::domain::ports::StoreResult;
+use crate::store::errors::{bounded, commit_bounded};
 use crate::store::hot_path::Arg;
 
+/// Every exchange is bounded on this side too (`errors::bounded`), so that a token request to
+/// a server that stopped answering fails within the bound instead of waiting for TCP.
 pub struct HotPath {
     pool: Pool<Db>,
+    bound: Duration,
 }
 
 impl HotPath {
-    pub fn new(pool: Pool<Db>) -> Self {
-        Self { pool }
+    pub fn new(pool: Pool<Db>, bound: Duration) -> Self {
+        Self { pool, bound }
     }
 
     pub async fn fetch_optional<R>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Option<R>>
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        Ok(bind(sqlx::query_as(sql), args).fetch_optional(&self.pool).await?)
+        bounded(self.bound, bind(sqlx::query_as(sql), args).fetch_optional(&self.pool)).await
     }
 
     pub async fn fetch_all<R>(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<R>>
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        Ok(bind(sqlx::query_as(sql), args).fetch_all(&self.pool).await?)
+        bounded(self.bound, bind(sqlx::query_as(sql), args).fetch_all(&self.pool)).await
     }
 
     pub async fn begin(&self, writer: &Pool<Db>) -> StoreResult<HotPathTx<'_>> {
-        Ok(HotPathTx { tx: writer.begin().await?, _hot_path: PhantomData })
+        Ok(HotPathTx { tx: bounded(self.bound, writer.begin()).await?, bound: self.bound, _hot_path: PhantomData })
     }
 }
 
@@ -62,6 +68,7 @@ fn bind<'q, R>(query: QueryAs<'q, Postgres, R, PgArguments>, args: &[Arg<'q>]) -
 /// A write transaction, rolled back when dropped uncommitted (sqlx's own).
 pub struct HotPathTx<'a> {
     tx: Transaction<'static, Postgres>,
+    bound: Duration,
     _hot_path: PhantomData<&'a HotPath>,
 }
 
@@ -70,14 +77,16 @@ impl HotPathTx<'_> {
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        Ok(bind(sqlx::query_as(sql), args).fetch_optional(&mut *self.tx).await?)
+        bounded(self.bound, bind(sqlx::query_as(sql), args).fetch_optional(&mut *self.tx)).await
     }
 
     pub async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
-        Ok(bind_args!(sqlx::query(sql), args).execute(&mut *self.tx).await?.rows_affected())
+        Ok(bounded(self.bound, bind_args!(sqlx::query(sql), args).execute(&mut *self.tx)).await?.rows_affected())
     }
 
+    /// Commits, unless the request's write deadline has passed: then the transaction is rolled
+    /// back (dropped) and the answer is `Unavailable` (`domain::ports::deadline`).
     pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        commit_bounded(self.bound, self.tx.commit()).await
     }
 }

@@ -92,7 +92,7 @@ impl ApiTokenStore for SqlStore {
         let apps = applications_of(&mut *tx, &row).await?;
         let token = row.into_token(&apps);
         write_audit(&mut tx, &AuditEntry::new(actor, "api_token.create", &new.name).user(new.owner.0).after(&token), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(token)
     }
 
@@ -127,7 +127,7 @@ impl ApiTokenStore for SqlStore {
         .await?;
         let (name, user) = revoked.ok_or(StoreError::NotFound)?;
         write_audit(&mut tx, &AuditEntry::new(actor, "api_token.revoke", name).user(user), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -119,7 +119,7 @@ impl ApplicationStore for SqlStore {
             created_at: now,
         };
         write_effects(&mut tx, &effects::application_created(actor, &created), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(created)
     }
 
@@ -174,7 +174,7 @@ impl ApplicationStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         write_effects(&mut tx, &effects::application_updated(actor, &before, app), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(app.clone())
     }
 
@@ -200,7 +200,7 @@ impl ApplicationStore for SqlStore {
         // Everything of the application goes with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM applications WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
         write_effects(&mut tx, &effects::application_deleted(actor, &before, &usage), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(usage)
     }
 }

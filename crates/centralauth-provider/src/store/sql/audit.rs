@@ -41,7 +41,7 @@ impl AuditStore for SqlStore {
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.write().await?;
         write_audit(&mut tx, entry, self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -445,7 +445,7 @@ impl GrantStore for SqlStore {
             .rows_affected()
                 > 0
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(revoked)
     }
 }

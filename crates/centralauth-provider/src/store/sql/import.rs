@@ -45,7 +45,7 @@ impl ImportStore for SqlStore {
         }
         write_plan(&mut tx, &plan, settings.now, progress).await?;
         progress.start("committing", 0);
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(plan.report)
     }
 }

@@ -61,7 +61,7 @@ impl KeyStore for SqlStore {
             return Ok(false);
         }
         insert(&mut tx, key).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 
@@ -80,7 +80,7 @@ impl KeyStore for SqlStore {
             .before(&serde_json::json!({"active": retired.iter().map(|(k,)| k).collect::<Vec<_>>()}))
             .after(&serde_json::json!({"active": [&key.kid], "algorithm": &key.algorithm, "retired_keys_expire_at": retired_keys_expire_at}));
         write_audit(&mut tx, &entry, self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::{SqlStore, migrator};
 use crate::domain::clock::UnixTime;
 use crate::domain::ports::{MaintenanceStore, StoreResult};
+use crate::store::errors::bounded;
 
 /// Used codes are kept this long to recognise a replay. Rotated refresh tokens are kept as long
 /// as their family (the chain of refreshes): a replay of any of them revokes the family for as
@@ -49,11 +50,17 @@ impl MaintenanceStore for SqlStore {
         for (sql, cutoff) in statements {
             purged += sqlx::query(sql).bind(cutoff).bind(batch).execute(&self.writer).await?.rows_affected();
         }
+        if purged > 0 {
+            // Rows deleted: the database takes changes (`store::health`), which a provider
+            // that only reads (every 30 s it purges) would otherwise not notice after an outage.
+            crate::store::health::DATABASE.report_success();
+        }
         Ok(purged)
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        // Bounded like the hot path, so that `/readyz` answers within its own wait.
+        bounded(self.limits.exchange_bound(), sqlx::query("SELECT 1").execute(&self.pool)).await?;
         Ok(())
     }
 }

@@ -128,7 +128,7 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let created = membership_of(id, spec, groups, perms);
         write_effects(&mut tx, &effects::membership_created(actor, &created), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(created)
     }
 
@@ -150,7 +150,7 @@ impl MembershipStore for SqlStore {
         insert_links(&mut tx, "membership_permissions", "membership_id, permission_id", id, &perms).await?;
         let after = membership_of(id, spec, groups, perms);
         write_effects(&mut tx, &effects::membership_updated(actor, &before, &after), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 
@@ -159,7 +159,7 @@ impl MembershipStore for SqlStore {
         let before = Self::load_membership(&mut *tx, app, user).await?.ok_or(StoreError::NotFound)?;
         sqlx::query("DELETE FROM memberships WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
         write_effects(&mut tx, &effects::membership_deleted(actor, &before), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

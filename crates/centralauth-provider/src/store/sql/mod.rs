@@ -27,7 +27,9 @@ use crate::domain::effects::{Effects, Recipients, Withdrawn};
 use crate::domain::oidc;
 use crate::domain::clock::{SharedClock, UnixTime};
 use crate::domain::ports::StoreResult;
+use crate::store::Limits;
 use crate::store::epoch_cache::{ApplicationCache, ViewCache};
+use crate::store::errors::{bounded, commit_bounded};
 
 /// Rows per multi-row INSERT or `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
@@ -51,15 +53,26 @@ pub struct SqlStore {
     applications: ApplicationCache,
     /// Every time the store writes (audit entries, outbox rows, creation times) comes from here.
     clock: SharedClock,
+    /// How long it waits for the database (`store::Limits`).
+    limits: Limits,
 }
 
 impl SqlStore {
-    pub fn new(pool: Pool<Db>, writer: Pool<Db>, hot_path: HotPath, clock: SharedClock) -> Self {
-        Self { pool, writer, hot_path, views: ViewCache::default(), applications: ApplicationCache::default(), clock }
+    pub fn new(pool: Pool<Db>, writer: Pool<Db>, hot_path: HotPath, clock: SharedClock, limits: Limits) -> Self {
+        Self { pool, writer, hot_path, views: ViewCache::default(), applications: ApplicationCache::default(), clock, limits }
     }
 
+    /// Begins a write transaction. Every one ends in [`Self::commit`] (or is dropped, which
+    /// rolls it back).
     async fn write(&self) -> StoreResult<Transaction<'static, Db>> {
-        Ok(begin_write(&self.writer).await?)
+        bounded(self.limits.exchange_bound(), begin_write(&self.writer)).await
+    }
+
+    /// The one COMMIT of the store's write transactions (the hot path's have their own, with
+    /// the same rule): refused once the request's write deadline has passed, so that a change
+    /// whose client has given up is rolled back instead of carried out late.
+    async fn commit(&self, tx: Transaction<'static, Db>) -> StoreResult<()> {
+        commit_bounded(self.limits.exchange_bound(), tx.commit()).await
     }
 
     /// The cache epoch (migrations 0005), read before the data cached under it.

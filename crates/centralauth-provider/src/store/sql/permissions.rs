@@ -90,7 +90,7 @@ impl PermissionStore for SqlStore {
         let mut entry = AuditEntry::new(actor, "permissions.sync", format!("application {}", app.0)).application(app.0);
         entry.after = Some(after);
         write_audit(&mut tx, &entry, self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(counts)
     }
 
@@ -219,7 +219,7 @@ impl GroupStore for SqlStore {
         };
         let change = replaced.as_ref().map(|(was, now)| MembersChange { before: was, after: now });
         write_effects(&mut tx, &effects::group_saved(actor, before.as_ref(), &after, &active, change), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 
@@ -229,7 +229,7 @@ impl GroupStore for SqlStore {
         let active = active_members(&mut tx, group).await?;
         sqlx::query("DELETE FROM permission_groups WHERE id = $1").bind(group.0).execute(&mut *tx).await?;
         write_effects(&mut tx, &effects::group_deleted(actor, &before, &active), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl GroupStore for SqlStore {
         let found = load_group(&mut tx, app, group).await?;
         let (before, after) = replace_members(&mut tx, app, group, members).await?;
         write_effects(&mut tx, &effects::group_members_set(actor, &found, MembersChange { before: &before, after: &after }), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

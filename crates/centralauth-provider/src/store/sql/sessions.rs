@@ -50,7 +50,7 @@ impl SessionStore for SqlStore {
     async fn end_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<EndedSession>> {
         let mut tx = self.write().await?;
         let ended = end_session_in(&mut tx, id, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(ended.map(|(session, _)| session))
     }
 }

@@ -172,7 +172,7 @@ impl UserStore for SqlStore {
             password_hash: user.password_hash.clone(),
         };
         write_effects(&mut tx, &effects::user_created(actor, &created), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(created)
     }
 
@@ -250,7 +250,7 @@ impl UserStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         write_effects(&mut tx, &effects::user_updated(actor, &before, &after, changes), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 
@@ -299,7 +299,7 @@ impl UserStore for SqlStore {
             .before(&before.iter().map(|(a,)| a).collect::<Vec<_>>())
             .after(&ids);
         write_audit(&mut tx, &entry, self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -319,7 +319,7 @@ impl UserStore for SqlStore {
         let found: User =
             sqlx::query_as::<_, UserRow>(select_user!("WHERE id = $1")).bind(user.0).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?.into();
         let withdrawn = write_effects(&mut tx, &effects::user_sessions_ended(actor, &found, revoke_tokens), self.clock.now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(withdrawn)
     }
 

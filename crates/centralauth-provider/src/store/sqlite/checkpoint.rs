@@ -33,7 +33,14 @@ impl Checkpointer {
                 // Ends when the store is dropped (the sender with it).
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
                     if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
+                        // A full disk (SQLITE_FULL, or SQLITE_IOERR while writing) is the
+                        // outage that the requests log once (`store::health`): ten lines a
+                        // second of it here would drown the log.
+                        if err.sqlite_error().is_some_and(|e| matches!(e.extended_code & 0xff, 10 | 13)) {
+                            tracing::debug!(error = %err, "WAL checkpoint failed; retrying");
+                        } else {
+                            tracing::warn!(error = %err, "WAL checkpoint failed; retrying");
+                        }
                     }
                 }
             })

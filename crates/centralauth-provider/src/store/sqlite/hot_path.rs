@@ -17,6 +17,7 @@ use super::Db;
 use super::checkpoint::Checkpointer;
 use super::settings::{self, Role};
 use crate::domain::ports::StoreResult;
+use crate::store::errors::before_commit;
 use crate::store::hot_path::{Arg, FromSqliteRow};
 
 /// How long a hot path transaction waits for another process's write lock, as the sqlx
@@ -128,8 +129,12 @@ impl HotPathTx<'_> {
         Ok(stmt.raw_execute()? as u64)
     }
 
+    /// Commits, unless the request's write deadline has passed: then the transaction is rolled
+    /// back (by `Drop`) and the answer is `Unavailable` (`domain::ports::deadline`).
     pub async fn commit(mut self) -> StoreResult<()> {
+        before_commit()?;
         self.conn.execute_batch("COMMIT")?;
+        crate::store::health::DATABASE.report_success();
         self.open = false;
         Ok(())
     }

@@ -9,6 +9,7 @@ use sqlx::{Pool, Transaction};
 
 use crate::domain::clock::SharedClock;
 use crate::domain::ports::{StoreError, StoreResult};
+use crate::store::Limits;
 
 pub type Db = sqlx::Sqlite;
 
@@ -24,7 +25,7 @@ pub use queries::SqlStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
+pub async fn connect(url: &str, clock: SharedClock, limits: Limits) -> StoreResult<SqlStore> {
     let options = settings::sqlx_options(url, settings::Role::Pool)?;
     // No ping before each use: an embedded database does not drop connections, and every
     // ping is a round trip to the connection's worker thread.
@@ -33,13 +34,35 @@ pub async fn connect(url: &str, clock: SharedClock) -> StoreResult<SqlStore> {
         return Err(StoreError::Other("an in-memory SQLite database cannot be shared by the provider's connections: use sqlite://FILE".into()));
     }
     create_private(options.get_filename())?;
-    let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await?;
+    // `acquire_timeout` bounds a write's wait in the queue of the one writer connection, too.
+    let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(limits.acquire_timeout).test_before_acquire(false).connect_with(options.clone()).await?;
     // SQLite has one writer at a time: a second connection that wants to write waits in the
     // busy handler, which sleeps with backoff. One connection for all writes queues them here.
-    let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(limits.acquire_timeout)
+        .test_before_acquire(false)
+        .after_release(|conn, _| Box::pin(leaves_no_transaction(conn)))
+        .connect_with(options.clone())
+        .await?;
     // After the first connection, which created the file and put it in WAL mode.
     let hot_path = hot_path::HotPath::open(options.get_filename(), checkpoint::Checkpointer::start(options.get_filename())?)?;
-    Ok(SqlStore::new(pool, writer, hot_path, clock))
+    Ok(SqlStore::new(pool, writer, hot_path, clock, limits))
+}
+
+/// Whether a writer connection may go back to the pool: not while sqlx still counts a
+/// transaction open on it. On a full disk SQLite rolls a failed transaction back by itself;
+/// sqlx's own ROLLBACK then fails ("no transaction is active") and leaves its count at one, so
+/// that every later BEGIN on the connection would fail ("begin_with at non-zero transaction
+/// depth") long after space was freed. Such a connection is closed, and the pool opens a new one.
+async fn leaves_no_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction's ROLLBACK is queued to the connection's worker: let it run first.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 /// Creates a new database file readable by its owner only (0600), before SQLite creates it with
@@ -80,7 +103,7 @@ mod tests {
     async fn a_new_database_and_its_wal_are_readable_by_their_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("centralauth.db");
-        let store = super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system()).await.unwrap();
+        let store = super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system(), crate::store::Limits::PATIENT).await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(mode(&file), 0o600);
         assert_eq!(mode(&dir.path().join("centralauth.db-wal")), 0o600);
@@ -92,7 +115,7 @@ mod tests {
         let file = dir.path().join("shared.db");
         std::fs::write(&file, b"").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
-        super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system()).await.unwrap();
+        super::connect(&format!("sqlite://{}", file.display()), crate::domain::clock::system(), crate::store::Limits::PATIENT).await.unwrap();
         assert_eq!(mode(&file), 0o640);
     }
 }

@@ -137,7 +137,7 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
     let app = match state.store.find_application_by_client_id(client_id).await {
         Ok(Some(app)) => app,
         Ok(None) => return fatal(t.unknown_client),
-        Err(e) => return PageError::internal(e).into_response(),
+        Err(e) => return PageError::store(e, t).into_response(),
     };
     let Some(redirect_uri) = redirect_uri::resolve(&app.redirect_uris, requested_uri, app.redirect_uri_match) else {
         return fatal(t.bad_redirect_uri);
