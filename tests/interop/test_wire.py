@@ -168,10 +168,14 @@ def test_authorize_shows_an_error_page_and_never_redirects_to_an_unverified_uri(
 )
 def test_a_redirect_uri_that_only_normalises_to_the_registered_one_is_refused(provider, wire, redirect_uri):
     # Ours compares redirect URIs as strings (RFC 9700 §4.1.3, DESIGN §6), the extra query of the
-    # django-centralauth profile aside. The original compares host and path as written too.
+    # django-centralauth profile aside. The original compares host and path as written too, but
+    # lower-cases the scheme first.
     wire.authorize()  # sign in first
     visit = wire.authorize(redirect_uri=redirect_uri)
 
+    if provider.kind == "django" and redirect_uri.startswith("HTTP:"):
+        assert visit.stopped_at is not None
+        return
     assert visit.stopped_at is None, visit.stopped_at
     assert visit.response.status_code == 400
     assert "Location" not in visit.response.headers
