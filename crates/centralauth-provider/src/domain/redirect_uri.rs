@@ -1,6 +1,6 @@
 //! Redirect URIs and how a requested one is matched against the registered ones (DESIGN §6,
-//! RFC 9700 §4.1.3): scheme, host, port and path exactly, plus every query parameter the
-//! registered URI has; extra query parameters only where the application allows them.
+//! RFC 9700 §4.1.3): as strings, byte for byte; extra query parameters only where the
+//! application allows them, and then the rest of the URI still byte for byte.
 
 use serde::Serialize;
 use url::{Host, Url};
@@ -93,7 +93,14 @@ impl RedirectUriMatch {
     }
 }
 
-/// Whether `requested` may be redirected to, given one registered URI.
+/// Whether `requested` may be redirected to, given one registered URI. Compared as strings,
+/// never after URL normalisation (RFC 9700 §4.1.3, DESIGN §6): no case folding, no default port,
+/// no percent-decoding, no dot segments, no other spelling of an IP address
+/// (`http://2130706433/` is not `http://127.0.0.1/`), no trimming. `Exact` wants the registered
+/// string byte for byte. `AllowExtraQuery` (the original's rule, which the django-centralauth
+/// client needs for its `?next=`) wants the registered string up to its query byte for byte,
+/// and a query holding each `name=value` of the registered query as written, no other value
+/// for those names, and any other parameters.
 pub fn matches(registered: &RedirectUri, requested: &str, policy: RedirectUriMatch) -> bool {
     if registered.as_str() == requested {
         return true;
@@ -101,23 +108,35 @@ pub fn matches(registered: &RedirectUri, requested: &str, policy: RedirectUriMat
     if policy == RedirectUriMatch::Exact {
         return false;
     }
-    let (Ok(reg), Ok(req)) = (Url::parse(registered.as_str()), Url::parse(requested)) else {
-        return false;
-    };
-    if req.fragment().is_some() || req.username() != "" || req.password().is_some() {
-        return false;
-    }
-    // Compared on the raw serialisation of each part, so that percent-encoding tricks in the
-    // path (`/cb/%2e%2e/evil`) cannot pass as the registered path.
-    let same_origin_and_path = reg.scheme() == req.scheme()
-        && reg.host_str() == req.host_str()
-        && reg.port_or_known_default() == req.port_or_known_default()
-        && reg.path() == req.path();
-    if !same_origin_and_path {
+    // No fragment (RFC 6749 §3.1.2), and nothing a URL parser would drop or rewrite: the extra
+    // query is the only part not compared byte for byte, and it must reach the client as sent.
+    if requested.contains('#') || requested.bytes().any(|b| b.is_ascii_control() || b == b' ') || Url::parse(requested).is_err() {
         return false;
     }
-    let requested_pairs: Vec<(String, String)> = req.query_pairs().into_owned().collect();
-    reg.query_pairs().all(|(k, v)| requested_pairs.iter().any(|(rk, rv)| *rk == *k && *rv == *v))
+    let (registered_base, registered_query) = split_query(registered.as_str());
+    let (requested_base, Some(requested_query)) = split_query(requested) else { return false };
+    if registered_base != requested_base {
+        return false;
+    }
+    let kept: Vec<&str> = registered_query.unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
+    let sent: Vec<&str> = requested_query.split('&').collect();
+    // A registered parameter sent again with another value (`tenant=a&tenant=b`, or an encoded
+    // name `tenan%74=b`) would leave it to the client's parser which one counts.
+    let kept_names: Vec<String> = kept.iter().map(|p| pair_name(p)).collect();
+    kept.iter().all(|p| sent.contains(p)) && sent.iter().all(|p| kept.contains(p) || !kept_names.contains(&pair_name(p)))
+}
+
+/// The URI before its first `?`, and the query after it (the whole URI has no fragment).
+fn split_query(uri: &str) -> (&str, Option<&str>) {
+    match uri.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (uri, None),
+    }
+}
+
+/// The decoded name of one `name=value` of a query, as the client's form parser reads it.
+fn pair_name(pair: &str) -> String {
+    url::form_urlencoded::parse(pair.as_bytes()).next().map(|(name, _)| name.into_owned()).unwrap_or_default()
 }
 
 /// Picks the registered URI a request may use: the requested one if it matches, or the only
@@ -161,10 +180,45 @@ mod tests {
             "https://app.example.evil.example/cb/",
             "https://user@app.example/cb/",
             "https://app.example/cb/#frag",
+            "https://app.example/cb/?next=/x#frag",
         ] {
             assert!(!matches(&r, bad, RedirectUriMatch::AllowExtraQuery), "{bad}");
         }
-        assert!(matches(&r, "https://app.example:443/cb/", RedirectUriMatch::AllowExtraQuery));
+    }
+
+    #[test]
+    fn nothing_is_normalised_before_the_comparison() {
+        // Each of these is the registered URI to a URL parser, and none of them is the string.
+        let cases = [
+            ("http://127.0.0.1:9000/cb/", "http://2130706433:9000/cb/"),
+            ("http://127.0.0.1:9000/cb/", "http://0x7f.1:9000/cb/"),
+            ("http://127.0.0.1:9000/cb/", "http://127.1:9000/cb/"),
+            ("http://127.0.0.1:9000/cb/", "http://127.0.0.1:9000/cb/\u{1}"),
+            ("http://127.0.0.1:9000/cb/", "http://127.0.0.1:9000/cb/\t"),
+            ("http://127.0.0.1:9000/cb/", " http://127.0.0.1:9000/cb/"),
+            ("http://127.0.0.1:9000/cb/", "http://127.0.0.1:9000/c\tb/"),
+            ("https://app.example/cb/", "HTTPS://app.example/cb/"),
+            ("https://app.example/cb/", "https://APP.example/cb/"),
+            ("https://app.example/cb/", "https://app.example:443/cb/"),
+            ("https://app.example:443/cb/", "https://app.example/cb/"),
+            ("https://app.example/cb/", "https://app.example/%63b/"),
+            ("https://app.example/cb/", "https://app.example/x/../cb/"),
+            ("https://app.example/cb/", "https://app.example/./cb/"),
+            ("https://app.example/cb/", "https://app.example\\cb/"),
+            ("https://app.example/cb/", "https://app.example./cb/"),
+            ("http://[::1]:9000/cb/", "http://[0:0::1]:9000/cb/"),
+            ("https://app.example/cb/", "https://app.example/cb/?next=/x\u{1}"),
+            ("https://app.example/cb/", "https://app.example/cb/?next=/x y"),
+        ];
+        for (registered, requested) in cases {
+            for policy in [RedirectUriMatch::AllowExtraQuery, RedirectUriMatch::Exact] {
+                assert!(!matches(&reg(registered), requested, policy), "{registered} / {requested:?} / {policy:?}");
+            }
+        }
+        // The registered string itself, as registered, is fine even when unusual.
+        let r = reg("HTTPS://App.Example:443/cb/");
+        assert!(matches(&r, "HTTPS://App.Example:443/cb/", RedirectUriMatch::Exact));
+        assert!(matches(&r, "HTTPS://App.Example:443/cb/?next=%2Fx", RedirectUriMatch::AllowExtraQuery));
     }
 
     #[test]
@@ -173,6 +227,12 @@ mod tests {
         assert!(matches(&r, "https://app.example/cb/?tenant=a&next=/x", RedirectUriMatch::AllowExtraQuery));
         assert!(!matches(&r, "https://app.example/cb/?tenant=b", RedirectUriMatch::AllowExtraQuery));
         assert!(!matches(&r, "https://app.example/cb/", RedirectUriMatch::AllowExtraQuery));
+        // As written: in any order, but not re-encoded, and not given a second value.
+        assert!(matches(&r, "https://app.example/cb/?next=/x&tenant=a", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb/?tenant=%61", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb/?tenant=a&tenant=b", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb/?tenant=a&tenan%74=b", RedirectUriMatch::AllowExtraQuery));
+        assert!(!matches(&r, "https://app.example/cb?tenant=a", RedirectUriMatch::AllowExtraQuery));
     }
 
     #[test]

@@ -30,8 +30,8 @@ async fn token_endpoint_answers_every_bad_request_with_rfc6749_json() {
     let form = "application/x-www-form-urlencoded";
     let creds = "&client_id=client1&client_secret=client1-secret-0123456789";
     let cases: Vec<(&str, String, &str, StatusCode, &str)> = vec![
-        ("empty body", String::new(), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-        ("missing grant_type", creds[1..].to_string(), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        ("empty body", String::new(), form, StatusCode::BAD_REQUEST, "invalid_request"),
+        ("missing grant_type", creds[1..].to_string(), form, StatusCode::BAD_REQUEST, "invalid_request"),
         ("unknown grant_type", format!("grant_type=bogus{creds}"), form, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
         (
             "password grant",
@@ -41,7 +41,7 @@ async fn token_endpoint_answers_every_bad_request_with_rfc6749_json() {
             "unauthorized_client",
         ),
         ("client_credentials grant", format!("grant_type=client_credentials{creds}"), form, StatusCode::BAD_REQUEST, "unauthorized_client"),
-        ("JSON body", r#"{"grant_type":"refresh_token"}"#.into(), "application/json", StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        ("JSON body", r#"{"grant_type":"refresh_token"}"#.into(), "application/json", StatusCode::BAD_REQUEST, "invalid_request"),
         ("no client authentication", "grant_type=refresh_token&refresh_token=x".into(), form, StatusCode::UNAUTHORIZED, "invalid_client"),
         (
             "unknown client",

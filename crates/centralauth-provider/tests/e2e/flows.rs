@@ -143,7 +143,7 @@ async fn the_token_request_must_repeat_the_authorization_requests_redirect_uri()
     let code = p.code_for(&Browser::new(), "alice", ALICE_PASSWORD, &[]).await;
     let (status, body) = p.token(&[("grant_type", "authorization_code"), ("code", &code)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error": "invalid_request", "error_description": "Mismatching redirect URI."}));
+    assert_eq!(body, json!({"error": "invalid_grant", "error_description": "Mismatching redirect URI."}));
 }
 
 #[tokio::test]

@@ -109,7 +109,14 @@ pub async fn exchange(store: &dyn GrantStore, app: &Application, request: &CodeT
             nonce,
             sid,
         }),
-        CodeExchange::Rejected(CodeRejection::RedirectUriMismatch) => Err(Error::invalid("redirect_uri", "Mismatching redirect URI.")),
+        // RFC 6749 §5.2 names invalid_grant for a grant that "does not match the redirection URI
+        // used in the authorization request" (the original said invalid_request). A missing
+        // redirect_uri where the authorization request had one is the same refusal, not a
+        // missing-parameter invalid_request: whether it is required depends on the code, so only
+        // the grant can judge it, and Hydra and Keycloak answer invalid_grant for both too.
+        CodeExchange::Rejected(CodeRejection::RedirectUriMismatch) => {
+            Err(Error::InvalidGrant { description: Some("Mismatching redirect URI.") })
+        }
         CodeExchange::Rejected(CodeRejection::PkceFailed) => Err(Error::InvalidGrant { description: Some("PKCE verification failed.") }),
         CodeExchange::Rejected(CodeRejection::Expired) | CodeExchange::Replayed | CodeExchange::Unknown => Err(Error::invalid_grant()),
     }

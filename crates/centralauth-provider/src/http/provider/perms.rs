@@ -4,7 +4,8 @@
 //!
 //! The credentials travel inside the JSON body (the wire contract), so the body is read in two
 //! steps: a small head before the client is known, the rest only for an authenticated client.
-//! A large body with a wrong client costs 64 KiB, not its size in parsed JSON.
+//! A large body with a wrong client costs 64 KiB, not its size in parsed JSON. A member sent twice
+//! (`client_id`, `perms`) is a 400: serde refuses duplicate fields of `SyncBody`.
 
 use axum::Json;
 use axum::body::Body;
@@ -93,6 +94,15 @@ fn leading_credentials(head: &[u8]) -> Option<(String, String)> {
 
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn sync(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    // The credentials are the body's; HTTP Basic beside them would be a second method, perhaps
+    // naming another client (RFC 6749 §2.3, as at the token endpoint).
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok()?.split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+    {
+        return Err(bad_request("send client_id and client_secret in the JSON body only, not also by HTTP Basic (RFC 6749 §2.3)"));
+    }
     let declared_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_length.is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(too_large(format!("the body may be at most {BODY_LIMIT} bytes")));

@@ -55,6 +55,24 @@ impl Params {
     pub fn raw_pairs(&self) -> &[(String, String)] {
         &self.0
     }
+
+    /// The first parameter sent more than once, if any. RFC 6749 §3.1 forbids repeating any
+    /// request parameter, not only the ones an endpoint reads: a repeated one it ignores (say
+    /// `state` where it is not read, or `client_secret` beside HTTP Basic) would let two
+    /// components in the path read two different requests, so endpoints refuse the whole request.
+    /// An empty value counts too: `a=&a=x` names `a` twice.
+    pub fn repeated(&self) -> Option<&str> {
+        let mut seen = std::collections::HashSet::with_capacity(self.0.len());
+        self.0.iter().map(|(k, _)| k.as_str()).find(|k| !seen.insert(*k))
+    }
+
+    /// [`repeated`](Self::repeated) as an error.
+    pub fn check_unrepeated(&self) -> Result<(), ParamError> {
+        match self.repeated() {
+            Some(name) => Err(ParamError::Repeated(name.to_string())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Reads a form body: parameters when the content type is form-encoded, none otherwise (the
@@ -72,18 +90,23 @@ async fn read_form<S: Send + Sync>(req: Request, state: &S) -> Result<Params, (S
     Params::parse(&body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))
 }
 
-/// Form parameters of an OAuth endpoint; errors are RFC 6749 JSON (a body over the limit, 413).
+/// Form parameters of an OAuth endpoint (token, revocation, introspection, userinfo); errors are
+/// RFC 6749 JSON (a body over the limit, 413). A parameter sent twice, whichever it is, is
+/// `invalid_request` (RFC 6749 §3.1, §5.2).
 pub struct OAuthForm(pub Params);
 
 impl<S: Send + Sync> FromRequest<S> for OAuthForm {
     type Rejection = OAuthError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        read_form(req, state).await.map(Self).map_err(|(status, message)| OAuthError::invalid_request(message).with_status(status))
+        let params = read_form(req, state).await.map_err(|(status, message)| OAuthError::invalid_request(message).with_status(status))?;
+        params.check_unrepeated().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        Ok(Self(params))
     }
 }
 
-/// Form parameters of a browser page; errors are an HTML page.
+/// Form parameters of a browser page; errors are an HTML page. Repeats are left to the page:
+/// console forms send a multi-select (groups, permissions) as one parameter per choice.
 pub struct PageForm(pub Params);
 
 impl<S: Send + Sync> FromRequest<S> for PageForm {
@@ -108,6 +131,16 @@ mod tests {
         assert_eq!(p.get("b"), Ok(Some("2")));
         assert_eq!(p.get("a"), Err(ParamError::Repeated("a".into())));
         assert_eq!(p.get("c"), Ok(None));
+    }
+
+    #[test]
+    fn any_repeated_parameter_is_found_even_an_empty_one() {
+        assert_eq!(Params::parse(b"a=1&b=2&c=3").unwrap().repeated(), None);
+        assert_eq!(Params::parse(b"a=1&b=2&b=3&a=4").unwrap().repeated(), Some("b"));
+        assert_eq!(Params::parse(b"state=&state=x").unwrap().repeated(), Some("state"));
+        // Names are compared decoded: `st%61te` is `state`.
+        assert_eq!(Params::parse(b"state=1&st%61te=2").unwrap().check_unrepeated(), Err(ParamError::Repeated("state".into())));
+        assert_eq!(Params::parse(b"").unwrap().check_unrepeated(), Ok(()));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect_uri;
 use crate::domain::scope::Scope;
 use crate::http::error::PageError;
-use crate::http::shared::{MaybeSession, PageForm, Params};
+use crate::http::shared::{MaybeSession, PageForm, ParamError, Params};
 use crate::http::i18n::Lang;
 use crate::http::state::AppState;
 
@@ -128,6 +128,8 @@ fn query_without(params: &Params, dropped: &[&str]) -> String {
 
 async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, session: Option<crate::domain::session::SessionUser>, params: Params) -> Response {
     let fatal = |message: &str| PageError::new(StatusCode::BAD_REQUEST, t, Some("invalid_request"), message).into_response();
+    // A repeated client_id or redirect_uri is an error page: with two, neither can be trusted
+    // as the place to send the error to (RFC 6749 §4.1.2.1).
     let (client_id, requested_uri) = match (params.get("client_id"), params.get("redirect_uri")) {
         (Ok(c), Ok(r)) => (c, r),
         (Err(e), _) | (_, Err(e)) => return fatal(&e.to_string()),
@@ -146,6 +148,11 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
         ClientRedirect { uri: redirect_uri.clone(), state: params.get("state").ok().flatten().map(str::to_string), issuer: state.issuer() };
 
     // From here on the client is known and the redirect URI trusted: errors go back to it.
+    // RFC 6749 §3.1: no parameter may repeat, read here or not; a repeated `state` is sent back
+    // not at all (there is no one value to echo), so the client's own state check fails too.
+    if let Some(name) = params.repeated() {
+        return client.error(OAuthErrorCode::InvalidRequest, Some(&ParamError::Repeated(name.to_string()).to_string()));
+    }
     let single = |name: &str| params.get(name).map_err(|e| client.error(OAuthErrorCode::InvalidRequest, Some(&e.to_string())));
     let response_type = match single("response_type") {
         Ok(v) => v,

@@ -29,6 +29,8 @@ pub async fn introspect_query(
     RawQuery(query): RawQuery,
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    // As OAuthForm does for the POST: no parameter twice (RFC 6749 §3.1).
+    params.check_unrepeated().map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     introspect(state, headers, params, Method::Get).await
 }
 

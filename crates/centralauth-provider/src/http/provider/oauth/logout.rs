@@ -25,6 +25,11 @@ const CARRIED: &[&str] = &["id_token_hint", "client_id", "post_logout_redirect_u
 
 /// Where the browser goes when done: the registered URI with `state`, or nowhere (our page).
 async fn validated_return(state: &AppState, params: &Params) -> Result<Option<Url>, ()> {
+    // No parameter twice (RFC 6749 §3.1, which the logout request inherits): the confirmation
+    // form would carry both copies on, and `csrf_token` or `ui_locales` are read nowhere else.
+    if params.repeated().is_some() {
+        return Err(());
+    }
     let get = |name: &str| params.get(name).map_err(|_| ());
     let (hint, client_id, uri, rp_state) = (get("id_token_hint")?, get("client_id")?, get("post_logout_redirect_uri")?, get("state")?);
     // The hint must be an id_token we signed (expired ones are fine, §2); its audience names

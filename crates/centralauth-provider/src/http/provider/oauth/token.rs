@@ -33,7 +33,10 @@ fn grant_type(params: &Params) -> Result<&str, OAuthError> {
         Some(g @ ("authorization_code" | "refresh_token")) => Ok(g),
         // Known grant types this provider does not allow its applications.
         Some("password" | "client_credentials" | "implicit") => Err(OAuthError::new(OAuthErrorCode::UnauthorizedClient)),
-        _ => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType)),
+        // RFC 6749 §5.2: a missing parameter is invalid_request (the original, through
+        // oauthlib, says unsupported_grant_type; a grant type it does not know stays that).
+        None => Err(OAuthError::invalid_request("Missing grant_type parameter.")),
+        Some(_) => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType)),
     }
 }
 
