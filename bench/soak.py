@@ -377,6 +377,12 @@ def summary_rows(minutes, every):
     return keep
 
 
+def slope(xs, ys):
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
+
+
 def fmt(v, digits=1):
     return "—" if v is None else "{:.{}f}".format(v, digits)
 
@@ -396,11 +402,21 @@ def report(backend, minutes, notes, info, every=5):
     if minutes:
         def col(key):
             return [m[key] for m in minutes if m[key] is not None]
-        lines += ["", "| figure | first minute | last minute | min | max |", "| --- | ---: | ---: | ---: | ---: |"]
+        warm = min(5, len(minutes)) - 1  # the figures after warm-up are judged from minute 5 on
+        lines += ["", "| figure | first minute | minute {} | last minute | min | max |".format(warm + 1),
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for label, key, scale in (("RSS MiB", "rss_mib", 1), ("open fds", "fds", 1), ("threads", "threads", 1),
                                   ("DB MiB", "db_bytes", 2**20), ("p99 ms (all)", "p99_all_ms", 1)):
             values = [v / scale for v in col(key)]
-            lines.append("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |".format(label, values[0], values[-1], min(values), max(values)))
+            lines.append("| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |".format(
+                label, values[0], values[min(warm, len(values) - 1)], values[-1], min(values), max(values)))
+        after = minutes[warm:]
+        if len(after) >= 3:
+            lines += ["", "Trend from minute {} on (least-squares slope per 10 minutes): ".format(warm + 1) + ", ".join(
+                "{} {:+.2f}".format(label, 10 * slope([m["minute"] for m in after], [get(m) for m in after]))
+                for label, get in (("RSS MiB", lambda m: m["rss_mib"]), ("fds", lambda m: m["fds"]),
+                                   ("DB MiB", lambda m: m["db_bytes"] / 2**20),
+                                   ("p99 ms", lambda m: m["p99_all_ms"] or 0))) + "."]
         total_req = {k: sum(m["requests"][k] for m in minutes) for k in KINDS}
         total_err = {k: sum(m["errors"][k] for m in minutes) for k in KINDS}
         lines += ["", "Requests (errors) per kind over the run: " + ", ".join(
