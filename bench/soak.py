@@ -268,7 +268,9 @@ def proc_figures(pid):
 def db_figures(db):
     """(total bytes, {part: bytes}, {table: rows})."""
     counts = {}
-    rows = db.query(" UNION ALL ".join("SELECT '{0}', COUNT(*) FROM {0}".format(t) for t in GROWING))
+    # Expired access tokens still present: the purge's backlog (it deletes 500 a table a round).
+    backlog = "SELECT 'access_tokens_expired', COUNT(*) FROM access_tokens WHERE expires_at < {}".format(int(time.time()))
+    rows = db.query(" UNION ALL ".join(["SELECT '{0}', COUNT(*) FROM {0}".format(t) for t in GROWING] + [backlog]))
     for name, n in rows:
         counts[name] = int(n)
     if isinstance(db, SqliteDb):
@@ -343,6 +345,8 @@ def run_backend(backend, binary, minutes, rate, signin_rate, interval, workdir, 
                     "db_parts": parts,
                     "rows": counts,
                     "cpu_pct": round(100 * (cpu1 - cpu0) / interval, 1),
+                    # The machine's, to tell the provider's slowness from other work's.
+                    "loadavg_1m": os.getloadavg()[0],
                     "requests": {k: len(latencies[k]) for k in KINDS},
                     "errors": errors,
                     "error_samples": {k: v for k, v in samples.items() if v},
@@ -390,15 +394,15 @@ def fmt(v, digits=1):
 def report(backend, minutes, notes, info, every=5):
     lines = ["## Soak: ours ({})".format(backend), "",
              "`{}`, git {}, {}; {}.".format(info["command"], info["git"], info["machine"], info["started"]), ""]
-    lines += ["| min | RSS MiB | fds | threads | DB MiB | CPU % | req/s | errors | p50 ms | p99 ms | " +
+    lines += ["| min | RSS MiB | fds | threads | DB MiB | CPU % | load | req/s | errors | p50 ms | p99 ms | " +
               " | ".join("p99 {}".format(k) for k in KINDS) + " |",
-              "| ---: " * (10 + len(KINDS)) + "|"]
+              "| ---: " * (11 + len(KINDS)) + "|"]
     for m in summary_rows(minutes, every):
         total = sum(m["requests"].values())
-        lines.append("| {} | {} | {} | {} | {:.2f} | {} | {:.0f} | {} | {} | {} | {} |".format(
+        lines.append("| {} | {} | {} | {} | {:.2f} | {} | {} | {:.0f} | {} | {} | {} | {} |".format(
             m["minute"], fmt(m["rss_mib"]), m["fds"], m["threads"], m["db_bytes"] / 2**20, fmt(m["cpu_pct"]),
-            total / info["interval"], sum(m["errors"].values()), fmt(m["p50_all_ms"]), fmt(m["p99_all_ms"]),
-            " | ".join(fmt(m["p99_ms"][k]) for k in KINDS)))
+            fmt(m.get("loadavg_1m")), total / info["interval"], sum(m["errors"].values()), fmt(m["p50_all_ms"]),
+            fmt(m["p99_all_ms"]), " | ".join(fmt(m["p99_ms"][k]) for k in KINDS)))
     if minutes:
         def col(key):
             return [m[key] for m in minutes if m[key] is not None]
@@ -423,7 +427,7 @@ def report(backend, minutes, notes, info, every=5):
             "{} {} ({})".format(k, total_req[k], total_err[k]) for k in KINDS) + "."]
         first, last = minutes[0]["rows"], minutes[-1]["rows"]
         lines += ["", "Rows, first → last minute: " + ", ".join(
-            "{} {} → {}".format(t, first.get(t), last.get(t)) for t in GROWING) + "."]
+            "{} {} → {}".format(t, first.get(t), last.get(t)) for t in GROWING + ["access_tokens_expired"]) + "."]
         samples = {}
         for m in minutes:
             for k, v in m["error_samples"].items():
@@ -442,11 +446,12 @@ def write_outputs(backend, minutes, notes, info, stamp):
     with open(base + ".csv", "w") as f:
         head = (["minute", "rss_mib", "fds", "threads", "db_bytes", "cpu_pct", "p50_all_ms", "p99_all_ms"] +
                 ["requests_" + k for k in KINDS] + ["errors_" + k for k in KINDS] + ["p99_ms_" + k for k in KINDS] +
-                ["rows_" + t for t in GROWING])
+                ["rows_" + t for t in GROWING + ["access_tokens_expired"]] + ["loadavg_1m"])
         f.write(",".join(head) + "\n")
         for m in minutes:
             cells = ([m[k] for k in head[:8]] + [m["requests"][k] for k in KINDS] + [m["errors"][k] for k in KINDS] +
-                     [m["p99_ms"][k] for k in KINDS] + [m["rows"].get(t) for t in GROWING])
+                     [m["p99_ms"][k] for k in KINDS] + [m["rows"].get(t) for t in GROWING + ["access_tokens_expired"]] +
+                     [m.get("loadavg_1m")])
             f.write(",".join("" if c is None else str(c) for c in cells) + "\n")
     text = report(backend, minutes, notes, info)
     with open(base + ".md", "w") as f:
@@ -456,16 +461,24 @@ def write_outputs(backend, minutes, notes, info, stamp):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--binary", required=True)
+    parser.add_argument("--binary")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--duration", type=int, default=60, help="minutes of load (default 60)")
     parser.add_argument("--rate", type=float, default=150.0,
                         help="requests per second over the non-sign-in kinds (default 150)")
     parser.add_argument("--signin-rate", type=float, default=1.0, help="browser sign-ins per second (default 1)")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds per sample (default 60: one a minute)")
+    parser.add_argument("--report", metavar="JSON", help="print the Markdown report of a run's JSON again, and exit")
     parser.add_argument("--command", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--stamp", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            run = json.load(f)
+        print(report(run["backend"], run["minutes"], run["notes"], run["info"]))
+        return 0
+    if not args.binary:
+        parser.error("--binary is required")
     started = datetime.datetime.now()
     stamp = args.stamp or started.strftime("%Y%m%d-%H%M%S")
     command = args.command or "bench/soak " + " ".join(argv or sys.argv[1:])
