@@ -297,6 +297,10 @@ def run_backend(backend, binary, minutes, rate, signin_rate, interval, workdir, 
         pid = provider.server.process.pid
         try:
             target = OursTarget("ours ({})".format(backend), provider, pid, db)
+            if backend == "postgres":
+                # Without autovacuum dead rows are never reclaimed: the database's growth says so.
+                (autovacuum,), = db.query("SHOW autovacuum")
+                notes.append("PostgreSQL server: autovacuum {}".format(autovacuum))
             target.seed([])
             provider.create_user(ADMIN, ADMIN_PASSWORD, admin=True)
             provider.create_user(MEMBER, MEMBER_PASSWORD)
