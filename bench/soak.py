@@ -431,7 +431,7 @@ def report(backend, minutes, notes, info, every=5):
             "{} {} ({})".format(k, total_req[k], total_err[k]) for k in KINDS) + "."]
         first, last = minutes[0]["rows"], minutes[-1]["rows"]
         lines += ["", "Rows, first → last minute: " + ", ".join(
-            "{} {} → {}".format(t, first.get(t), last.get(t)) for t in GROWING + ["access_tokens_expired"]) + "."]
+            "{} {} → {}".format(t, first.get(t), last.get(t)) for t in GROWING + ["access_tokens_expired"] if t in last) + "."]
         samples = {}
         for m in minutes:
             for k, v in m["error_samples"].items():
