@@ -181,6 +181,30 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     assert!(store.find_active_access_token(&tokens.access, now).await.unwrap().is_some(), "live tokens stay");
 }
 
+#[tokio::test]
+async fn the_background_purge_works_off_a_backlog_larger_than_its_batch_in_one_pass() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let now = clock::Clock::now(&clock::SystemClock);
+    for s in 0..7 {
+        store.insert_session(&Secret::generate().digest(), alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
+    }
+    let live = Secret::generate().digest();
+    store.insert_session(&live, alice.id, "sid", now - 100, now + 3600).await.unwrap();
+    assert_eq!(
+        centralauth_provider::app::purge_caught_up(store, now, 2, 100).await.unwrap(),
+        7,
+        "batches of two, as many rounds as the backlog needs"
+    );
+    assert_eq!(centralauth_provider::app::purge_caught_up(store, now, 2, 100).await.unwrap(), 0);
+    for s in 0..7 {
+        store.insert_session(&Secret::generate().digest(), alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
+    }
+    assert_eq!(centralauth_provider::app::purge_caught_up(store, now, 2, 2).await.unwrap(), 4, "no more rounds than allowed per pass");
+    assert!(store.find_session(&live, now).await.unwrap().is_some(), "a live session stays");
+}
+
 /// An application that registered a back-channel URI, with alice an active member.
 async fn listening_application(store: &dyn Store) -> (centralauth_provider::domain::application::Application, MembershipSpec) {
     let mut app = application(store, "events").await;
