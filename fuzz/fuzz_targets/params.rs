@@ -29,5 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let again = Params::parse(encoded.as_bytes()).expect("re-encoded parameters decode");
     assert_eq!(again.raw_pairs(), &pairs[..]);
     // A name that was never sent is absent, not an error.
-    assert_eq!(params.get("\u{1}never-sent").ok(), Some(None));
+    if !pairs.iter().any(|(n, _)| n == "never-sent") {
+        assert_eq!(params.get("never-sent"), Ok(None));
+    }
 });
