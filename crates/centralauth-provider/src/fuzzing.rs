@@ -11,9 +11,12 @@ pub fn perms_leading_credentials(head: &[u8]) -> Option<(String, String)> {
     perms::leading_credentials(head)
 }
 
-/// The `/perms/` body parsed whole: `(client_id, client_secret, perms)`, as the handler has it
-/// before it authenticates the client and judges the list.
-pub fn perms_body(body: &[u8]) -> Result<(Option<String>, Option<String>, Option<serde_json::Value>), serde_json::Error> {
+/// `(client_id, client_secret, perms)` of a `/perms/` body.
+pub type PermsBody = (Option<String>, Option<String>, Option<serde_json::Value>);
+
+/// The `/perms/` body parsed whole, as the handler has it before it authenticates the client
+/// and judges the list.
+pub fn perms_body(body: &[u8]) -> Result<PermsBody, serde_json::Error> {
     serde_json::from_slice::<perms::SyncBody>(body).map(|b| (b.client_id, b.client_secret, b.perms))
 }
 
