@@ -54,7 +54,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(auth: &CentralAuth) -> Ro
 
 /// The two kinds of delivery, told apart by the request's content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Delivery {
+pub(crate) enum Delivery {
     LogoutToken,
     SecurityEvent,
 }
@@ -128,9 +128,9 @@ impl Failure {
 }
 
 #[derive(Debug)]
-struct Rejection {
+pub(crate) struct Rejection {
     failure: Failure,
-    description: String,
+    pub(crate) description: String,
 }
 
 fn reject(failure: Failure, description: impl Into<String>) -> Rejection {
@@ -194,7 +194,7 @@ async fn accept(auth: &CentralAuth, delivery: Delivery, body: &[u8]) -> Result<S
 }
 
 /// The one `logout_token` parameter of the form body.
-fn logout_token_of(body: &[u8]) -> Result<String, Rejection> {
+pub(crate) fn logout_token_of(body: &[u8]) -> Result<String, Rejection> {
     let mut tokens = url::form_urlencoded::parse(body).filter(|(name, _)| name == "logout_token").map(|(_, value)| value.into_owned());
     match (tokens.next(), tokens.next()) {
         (Some(token), None) if !token.is_empty() => Ok(token),
@@ -205,13 +205,30 @@ fn logout_token_of(body: &[u8]) -> Result<String, Rejection> {
 
 /// What a verified event says.
 #[derive(Debug)]
-struct VerifiedEvent {
-    sub: String,
-    jti: String,
-    iat: u64,
+pub(crate) struct VerifiedEvent {
+    pub(crate) sub: String,
+    pub(crate) jti: String,
+    pub(crate) iat: u64,
 }
 
 async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<VerifiedEvent, Rejection> {
+    let (alg, kid) = checked_header(delivery, token)?;
+    let (jwk, issuer) = match auth.keys().lookup(auth.provider(), &kid).await {
+        KeyLookup::Found { key, issuer } => (key, issuer),
+        KeyLookup::Unknown => return Err(reject(Failure::InvalidKey, format!("the provider publishes no key {kid:?}"))),
+        KeyLookup::Unavailable(reason) => {
+            // The detail (the provider's internal URL, say) goes to the log, not to the sender.
+            tracing::warn!(%reason, "centralauth: the provider's signing keys are unavailable");
+            return Err(reject(Failure::Unavailable, "the provider's signing keys are unavailable"));
+        }
+    };
+    let config = auth.config();
+    let expected = Expected { issuer: &issuer, client_id: &config.client_id, now: config.clock.unix_seconds(), max_age: config.event_max_age.as_secs() };
+    verify_with_key(delivery, token, alg, &kid, &jwk, &expected)
+}
+
+/// The header's algorithm and key id, when the header is one we accept for `delivery`.
+pub(crate) fn checked_header(delivery: Delivery, token: &str) -> Result<(Algorithm, String), Rejection> {
     // `alg: none` and unknown algorithms do not even parse as a header.
     let header = jsonwebtoken::decode_header(token).map_err(|e| reject(Failure::InvalidRequest, format!("not a signed JWT: {e}")))?;
     let alg = header.alg;
@@ -224,28 +241,35 @@ async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<V
     if header.crit.is_some() {
         return Err(reject(Failure::InvalidRequest, "crit header parameters are not supported"));
     }
-    let Some(kid) = header.kid.as_deref() else {
+    let Some(kid) = header.kid else {
         return Err(reject(Failure::InvalidRequest, "the header names no kid"));
     };
-    let (jwk, issuer) = match auth.keys().lookup(auth.provider(), kid).await {
-        KeyLookup::Found { key, issuer } => (key, issuer),
-        KeyLookup::Unknown => return Err(reject(Failure::InvalidKey, format!("the provider publishes no key {kid:?}"))),
-        KeyLookup::Unavailable(reason) => {
-            // The detail (the provider's internal URL, say) goes to the log, not to the sender.
-            tracing::warn!(%reason, "centralauth: the provider's signing keys are unavailable");
-            return Err(reject(Failure::Unavailable, "the provider's signing keys are unavailable"));
-        }
-    };
-    check_key_fits(&jwk, alg).map_err(|why| reject(Failure::InvalidKey, format!("key {kid:?}: {why}")))?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|e| reject(Failure::InvalidKey, format!("key {kid:?}: {e}")))?;
+    Ok((alg, kid))
+}
+
+/// What a token must name and when it must have been issued.
+pub(crate) struct Expected<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) client_id: &'a str,
+    /// Unix seconds.
+    pub(crate) now: u64,
+    /// `event_max_age` in seconds.
+    pub(crate) max_age: u64,
+}
+
+/// Checks a token whose header passed [`checked_header`] against the provider's key `jwk`.
+/// Kept apart from the key lookup (network) so that it can be tested and fuzzed alone.
+pub(crate) fn verify_with_key(delivery: Delivery, token: &str, alg: Algorithm, kid: &str, jwk: &Jwk, expected: &Expected) -> Result<VerifiedEvent, Rejection> {
+    check_key_fits(jwk, alg).map_err(|why| reject(Failure::InvalidKey, format!("key {kid:?}: {why}")))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| reject(Failure::InvalidKey, format!("key {kid:?}: {e}")))?;
 
     let mut validation = Validation::new(alg);
     validation.set_required_spec_claims(&["iss", "aud", "sub"]);
     validation.leeway = CLOCK_SKEW;
     validation.validate_exp = true; // when present: logout tokens have one, security events need not
     validation.validate_nbf = true;
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[auth.config().client_id.as_str()]);
+    validation.set_issuer(&[expected.issuer]);
+    validation.set_audience(&[expected.client_id]);
     let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| claims_failure(&e))?.claims;
 
     let string = |name: &str| match claims.get(name) {
@@ -262,11 +286,11 @@ async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<V
         Some(iat) if iat >= 0.0 => iat as u64,
         _ => return Err(reject(Failure::InvalidRequest, "iat must be a NumericDate")),
     };
-    let now = auth.config().clock.unix_seconds();
+    let now = expected.now;
     if iat > now + CLOCK_SKEW {
         return Err(reject(Failure::InvalidRequest, "iat is in the future"));
     }
-    if iat.saturating_add(auth.config().event_max_age.as_secs()) < now {
+    if iat.saturating_add(expected.max_age) < now {
         return Err(reject(Failure::InvalidRequest, "the token is too old (iat)"));
     }
     if claims.contains_key("nonce") {
@@ -283,7 +307,7 @@ async fn verify(auth: &CentralAuth, delivery: Delivery, token: &str) -> Result<V
 }
 
 /// `typ` compared as a media type: case-insensitive, `application/` optional (RFC 7515 §4.1.9).
-fn media_type_matches(typ: &str, expected: &str) -> bool {
+pub(crate) fn media_type_matches(typ: &str, expected: &str) -> bool {
     let typ = typ.trim();
     let short = match typ.get(..12) {
         Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],

@@ -73,6 +73,8 @@ mod backchannel;
 mod config;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod hook;
 mod keys;

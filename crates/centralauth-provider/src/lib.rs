@@ -7,6 +7,8 @@ pub mod config;
 pub mod delivery;
 pub mod django_source;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod memory;
 pub mod metrics;

@@ -129,6 +129,11 @@ pub fn is_verifiable(stored: &str) -> bool {
 fn argon2_hash(stored: &str) -> Option<PasswordHash<'_>> {
     let phc = stored.strip_prefix("argon2").filter(|rest| rest.starts_with("$argon2")).unwrap_or(stored);
     let parsed = PasswordHash::new(phc).ok()?;
+    // argon2 0.5 compares `m < 8 * p` before it bounds p, which overflows for p above 2^29 (a
+    // panic where overflow checks are on): bound p first. Found by fuzzing.
+    if parsed.params.get_decimal("p").is_some_and(|p| p > Params::MAX_P_COST) {
+        return None;
+    }
     // Django's default is 100 MiB and 2 passes; the bounds only stop a crafted hash from
     // exhausting memory or pinning a CPU.
     let bounded = Params::try_from(&parsed).is_ok_and(|p| p.m_cost() <= 1024 * 1024 && p.t_cost() <= 64);
@@ -208,6 +213,14 @@ mod tests {
             "bcrypt_sha256$garbage",
             "argon2$argon2id$v=19$m=1024,t=2,p=1$bad",
         ] {
+            assert_eq!(verify_blocking("anything", stored).unwrap(), Verification::Mismatch, "{stored}");
+        }
+    }
+
+    #[test]
+    fn an_argon2_hash_with_an_absurd_parallelism_never_matches_and_does_not_panic() {
+        for stored in ["$argon2id$v=19$m=1024,t=2,p=1111111122$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "argon2$argon2id$v=19$m=8,t=1,p=536870913$c2FsdHNhbHQ$aGFzaA"] {
+            assert!(!is_verifiable(stored), "{stored}");
             assert_eq!(verify_blocking("anything", stored).unwrap(), Verification::Mismatch, "{stored}");
         }
     }

@@ -13,6 +13,13 @@ pub struct RedirectUri(String);
 impl RedirectUri {
     /// An absolute `http`/`https` URL (or a private-use scheme for native apps) without fragment.
     pub fn parse(raw: &str) -> Result<Self> {
+        // RFC 3986 §2: a URI holds no spaces or control characters. URL parsing would drop tabs
+        // and newlines and percent-encode spaces, so the string kept (and compared byte for
+        // byte) would not be the URL checked here, and the stored, space-separated list would
+        // read back split (`https://a.example/c b` as `https://a.example/c`). Found by fuzzing.
+        if raw.trim().chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid("redirect_uri", "must not contain spaces or control characters"));
+        }
         let url = Url::parse(raw.trim()).map_err(|_| Error::invalid("redirect_uri", format!("{raw:?} is not an absolute URL")))?;
         if url.fragment().is_some() {
             return Err(Error::invalid("redirect_uri", "must not contain a fragment (RFC 6749 §3.1.2)"));
@@ -250,6 +257,19 @@ mod tests {
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
         assert!(RedirectUri::parse("http://").is_err());
         assert!(RedirectUri::parse("com.example.app:/callback").is_ok());
+    }
+
+    #[test]
+    fn uris_with_spaces_or_control_characters_are_refused_so_that_the_stored_list_reads_back() {
+        use crate::domain::application::{join_redirect_uris, split_redirect_uris};
+        for bad in ["https://app.example/c b/", "https://app.example/c%20b/\thttps://evil.example/", "https://app.example/cb/\u{1}", "https://app.example/c\u{a0}b"] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad:?}");
+            assert!(RedirectUri::register(bad, true).is_err(), "{bad:?}");
+        }
+        // Surrounding whitespace is still trimmed, and what is accepted is stored and read back as it is.
+        let uris = vec![reg("  https://app.example/c%20b/ "), reg("com.example.app:/callback")];
+        assert_eq!(uris[0].as_str(), "https://app.example/c%20b/");
+        assert_eq!(split_redirect_uris(&join_redirect_uris(&uris)), uris);
     }
 
     #[test]

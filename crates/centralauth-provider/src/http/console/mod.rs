@@ -5,7 +5,7 @@
 mod account;
 mod applications;
 mod audit;
-mod form;
+pub(crate) mod form;
 mod groups;
 mod members;
 mod once;

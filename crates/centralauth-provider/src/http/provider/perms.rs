@@ -25,10 +25,10 @@ use crate::http::state::AppState;
 /// The body as it may arrive: credentials are checked before the list is judged, so that an
 /// unauthenticated caller learns nothing about what a valid list looks like.
 #[derive(Deserialize)]
-struct SyncBody {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    perms: Option<serde_json::Value>,
+pub(crate) struct SyncBody {
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) perms: Option<serde_json::Value>,
 }
 
 /// Read before the client is known: the whole list of most projects (about 150 bytes per
@@ -65,7 +65,7 @@ async fn read_until(stream: &mut axum::body::BodyDataStream, buf: &mut Vec<u8>, 
 /// `client_id` and `client_secret` when they are the first members of the JSON object in
 /// `head`, found without the rest of the object (which `head` may cut off anywhere). serde_json
 /// has no partial parse, so a visitor reads members in order and stops at the first other one.
-fn leading_credentials(head: &[u8]) -> Option<(String, String)> {
+pub(crate) fn leading_credentials(head: &[u8]) -> Option<(String, String)> {
     struct Leading<'a>(&'a mut (Option<String>, Option<String>));
     impl<'de> Visitor<'de> for Leading<'_> {
         type Value = ();

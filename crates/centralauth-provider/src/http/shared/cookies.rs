@@ -43,6 +43,11 @@ impl CookieName {
     pub fn build_expiring(&self, value: &str, max_age: u32, secure: bool, same_site: SameSite) -> Option<Cookie<'static>> {
         // Parsed rather than built: the cookie crate takes a lifetime only as its own `time` type.
         let mut cookie = Cookie::parse(format!("{}={value}; Max-Age={max_age}", self.name(secure))).ok()?;
+        // Parsing trims the value and stops at `;`: a value it would change is one no cookie
+        // carries as given (found by fuzzing).
+        if cookie.value() != value {
+            return None;
+        }
         cookie.set_path("/");
         cookie.set_http_only(true);
         cookie.set_secure(secure);
@@ -68,5 +73,14 @@ mod tests {
         assert_eq!((cookie.secure(), cookie.path(), cookie.domain()), (Some(true), Some("/"), None));
         let plain = SESSION.build("v".into(), false, SameSite::Lax);
         assert!(!plain.name().starts_with("__Host-") && plain.secure() != Some(true));
+    }
+
+    #[test]
+    fn an_expiring_cookie_carries_its_value_as_given_or_is_not_made() {
+        let cookie = SECRET_ONCE.build_expiring("c2VjcmV0-_", 60, true, SameSite::Strict).unwrap();
+        assert_eq!((cookie.value(), cookie.max_age().map(|d| d.whole_seconds())), ("c2VjcmV0-_", Some(60)));
+        for changed in ["a ", " a", "a;b", "a; Max-Age=999999"] {
+            assert!(SECRET_ONCE.build_expiring(changed, 60, true, SameSite::Strict).is_none(), "{changed:?}");
+        }
     }
 }
