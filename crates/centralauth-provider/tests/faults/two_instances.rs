@@ -248,11 +248,16 @@ async fn one_of_two_instances_killed_mid_delivery_the_other_serves_every_client_
         assert_eq!(jtis.len(), 1, "one event per ended session {sid}: {jtis:?}");
     }
     // The only repeats: events the victim sent and died before recording, sent again by the
-    // survivor. The held one is such an event, by construction.
+    // survivor. The held one is such an event, by construction. Another event the victim was
+    // posting at the kill may have lost its connection before the receiver could name its
+    // sender (`None`): only the survivor is never the first sender of a repeat.
     for (jti, times) in &by_jti {
         if times.len() > 1 {
             let senders: Vec<Option<usize>> = times.iter().map(|a| a.sender).collect();
-            assert_eq!(senders, [Some(victim), Some(1 - victim)], "{jti} repeated other than across the kill: {times:?}");
+            assert!(
+                senders.len() == 2 && senders[0] != Some(1 - victim) && senders[1] == Some(1 - victim),
+                "{jti} repeated other than across the kill (victim {victim}): {times:?}"
+            );
         }
     }
     assert_eq!(by_jti[held.jti.as_str()].len(), 2, "the held event came again from the survivor");
