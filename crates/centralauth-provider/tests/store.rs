@@ -4,6 +4,7 @@
 use centralauth_provider::domain::application::{ApplicationId, ClientId, NewApplication, PkcePolicy, TokenLifetimes};
 use centralauth_provider::domain::audit::Actor;
 use centralauth_provider::domain::membership::{MembershipFlags, MembershipSpec};
+use centralauth_provider::domain::mfa::{Amr, Method};
 use centralauth_provider::domain::permission::{Declared, PermissionKey};
 use centralauth_provider::domain::redirect_uri::{RedirectUri, RedirectUriMatch};
 use centralauth_provider::domain::scope::Scope;
@@ -173,7 +174,7 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
     store.exchange_authorization_code(&live.digest, app.id, now, &accept, &tokens).await.unwrap();
     for s in 0..3 {
         let id = Secret::generate().digest();
-        store.insert_session(&id, alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
+        store.insert_session(&id, alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1 - s).await.unwrap();
     }
     assert_eq!(store.purge_expired(now, 2).await.unwrap(), 4, "two codes and two sessions: at most the batch of each kind");
     assert_eq!(store.purge_expired(now, 100).await.unwrap(), 4, "the rest of them");
@@ -188,10 +189,10 @@ async fn the_background_purge_works_off_a_backlog_larger_than_its_batch_in_one_p
     let alice = user(store, "alice").await;
     let now = clock::Clock::now(&clock::SystemClock);
     for s in 0..7 {
-        store.insert_session(&Secret::generate().digest(), alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
+        store.insert_session(&Secret::generate().digest(), alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1 - s).await.unwrap();
     }
     let live = Secret::generate().digest();
-    store.insert_session(&live, alice.id, "sid", now - 100, now + 3600).await.unwrap();
+    store.insert_session(&live, alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now + 3600).await.unwrap();
     assert_eq!(
         centralauth_provider::app::purge_caught_up(store, now, 2, 100).await.unwrap(),
         7,
@@ -199,7 +200,7 @@ async fn the_background_purge_works_off_a_backlog_larger_than_its_batch_in_one_p
     );
     assert_eq!(centralauth_provider::app::purge_caught_up(store, now, 2, 100).await.unwrap(), 0);
     for s in 0..7 {
-        store.insert_session(&Secret::generate().digest(), alice.id, "sid", now - 100, now - 1 - s).await.unwrap();
+        store.insert_session(&Secret::generate().digest(), alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1 - s).await.unwrap();
     }
     assert_eq!(centralauth_provider::app::purge_caught_up(store, now, 2, 2).await.unwrap(), 4, "no more rounds than allowed per pass");
     assert!(store.find_session(&live, now).await.unwrap().is_some(), "a live session stays");
@@ -695,7 +696,7 @@ async fn signed_in(store: &dyn Store) -> SignedIn {
     let now = clock::Clock::now(&clock::SystemClock);
     let sessions = [Secret::generate().digest(), Secret::generate().digest()];
     for (session, sid) in sessions.iter().zip(["sid-one", "sid-two"]) {
-        store.insert_session(session, spec.user_id, sid, now, now + 3600).await.unwrap();
+        store.insert_session(session, spec.user_id, sid, &Amr::of(&[Method::Pwd]), now, now + 3600).await.unwrap();
     }
     SignedIn {
         alice: spec.user_id,

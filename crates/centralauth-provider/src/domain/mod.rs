@@ -13,6 +13,7 @@ pub mod grants;
 pub mod keyring;
 pub mod login;
 pub mod membership;
+pub mod mfa;
 pub mod oidc;
 pub mod page;
 pub mod password;

@@ -3,6 +3,7 @@
 
 use super::Result;
 use super::clock::UnixTime;
+use super::mfa::Amr;
 use super::secret::SecretDigest;
 use super::user::UserId;
 use crate::domain::ports::{EndedSession, SessionStore, UserStore};
@@ -16,6 +17,8 @@ pub struct SessionUser {
     pub username: String,
     pub is_admin: bool,
     pub auth_time: UnixTime,
+    /// What the session has proven (RFC 8176), as of `auth_time`.
+    pub amr: Amr,
     /// The public id of the session (`sid` of OpenID Connect); none for sessions started before
     /// the provider spoke OpenID Connect.
     pub sid: Option<String>,

@@ -318,7 +318,9 @@ async fn revoke_and_introspect_refuse_bad_credentials_and_missing_tokens() {
 
 #[tokio::test]
 async fn sign_in_gives_one_message_for_unknown_user_and_wrong_password_and_is_rate_limited() {
-    let p = TestProvider::with_scene(&[]).await;
+    // The clock stands still: the first wait is one second in whole seconds, which the wall
+    // clock could cross between the tenth failure and the next attempt.
+    let p = TestProvider::in_process_with_scene(&[]).await;
     let browser = Browser::new();
     let login = p.url("/account/login/");
     let attempt = |username: &'static str, password: &'static str| {

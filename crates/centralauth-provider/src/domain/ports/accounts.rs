@@ -7,6 +7,7 @@ use crate::domain::application::ApplicationId;
 use crate::domain::audit::Actor;
 use crate::domain::clock::UnixTime;
 use crate::domain::effects::Withdrawn;
+use crate::domain::mfa::Amr;
 use crate::domain::secret::SecretDigest;
 use crate::domain::session::SessionUser;
 use crate::domain::user::{NewUser, User, UserChanges, UserId};
@@ -54,8 +55,13 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// `sid` is the session's public id (OpenID Connect's `sid` claim); `id` the cookie's digest.
-    async fn insert_session(&self, id: &SecretDigest, user: UserId, sid: &str, now: UnixTime, expires_at: UnixTime) -> StoreResult<()>;
+    /// `sid` is the session's public id (OpenID Connect's `sid` claim); `id` the cookie's digest;
+    /// `amr` what the sign-in proved.
+    async fn insert_session(&self, id: &SecretDigest, user: UserId, sid: &str, amr: &Amr, now: UnixTime, expires_at: UnixTime) -> StoreResult<()>;
+    /// A step-up: the live session `old` gets the id `new` (a new session id after each step)
+    /// and proves `amr` as of `auth_time`, keeping its `sid` and expiry. False when `old` is no
+    /// longer live.
+    async fn step_up_session(&self, old: &SecretDigest, new: &SecretDigest, amr: &Amr, auth_time: UnixTime, now: UnixTime) -> StoreResult<bool>;
     /// The session's user, if the session is live and the user active.
     async fn find_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<SessionUser>>;
     async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()>;

@@ -5,12 +5,14 @@
 mod access;
 mod accounts;
 mod deadline;
+mod factors;
 mod grants;
 mod operations;
 
 pub use access::*;
 pub use accounts::*;
 pub use deadline::*;
+pub use factors::*;
 pub use grants::*;
 pub use operations::*;
 
@@ -52,6 +54,8 @@ pub trait Store:
     + KeyStore
     + EventStore
     + ApiTokenStore
+    + FactorStore
+    + SignInFlowStore
     + Send
     + Sync
 {
@@ -72,6 +76,8 @@ impl<T> Store for T where
         + KeyStore
         + EventStore
         + ApiTokenStore
+        + FactorStore
+        + SignInFlowStore
         + Send
         + Sync
 {

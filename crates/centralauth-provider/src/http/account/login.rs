@@ -9,9 +9,10 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::SameSite;
 
 use crate::domain::secret::SecretDigest;
+use crate::domain::login::SignedIn;
 use crate::domain::{Error, login, session};
 use crate::http::error::PageError;
-use crate::http::shared::cookies::SESSION;
+use crate::http::shared::cookies::{SESSION, SIGN_IN_FLOW};
 use crate::http::shared::{ClientAddr, MaybeSession, PageForm, Params, csrf_ok, csrf_token, sign_in_csrf_ok};
 use crate::http::i18n::{Lang, Texts};
 use crate::http::pages::{AccountPage, LoginPage, render};
@@ -55,15 +56,19 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
     if username.is_empty() || password.is_empty() || username.len() > 254 || password.len() > 1024 {
         return (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response();
     }
-    match login::sign_in(state.store.as_ref(), username, password, addr, state.clock.now()).await {
-        Ok(started) => {
-            // A new session id at every sign-in (session fixation); the old one is dropped.
-            if let Some(old) = SESSION.get(&jar, secure) {
-                let _ = session::discard(state.store.as_ref(), &SecretDigest::of(old)).await;
-            }
-            let jar = jar.add(SESSION.build(started.id.expose().to_string(), secure, SameSite::Lax));
-            tracing::info!(user = %started.user.username, "signed in");
+    match login::sign_in(state.store.as_ref(), username, password, addr, state.clock.now(), &next).await {
+        Ok(SignedIn::Session(started)) => {
+            let jar = signed_in(&state, jar, &started).await;
             (jar, Redirect::to(&next)).into_response()
+        }
+        Ok(SignedIn::SecondStepDue { flow, user }) => {
+            tracing::info!(user = %user.username, "password accepted; second step due");
+            let cookie = SIGN_IN_FLOW.build_expiring(flow.expose(), login::SECOND_STEP_SECONDS as u32, secure, SameSite::Lax);
+            let jar = match cookie {
+                Some(cookie) => jar.add(cookie),
+                None => jar,
+            };
+            (jar, Redirect::to(SECOND_STEP_PATH)).into_response()
         }
         Err(Error::AccessDenied) => (jar, login_page(t, StatusCode::OK, &csrf, &next, username, Some(t.bad_credentials))).into_response(),
         Err(Error::RateLimited { retry_after }) => {
@@ -72,6 +77,21 @@ pub async fn login(State(state): State<AppState>, Lang(t): Lang, ClientAddr(addr
         }
         Err(e) => PageError::from_domain(e, t).into_response(),
     }
+}
+
+/// Where a sign-in whose password was right takes its second step.
+pub const SECOND_STEP_PATH: &str = "/account/login/verify/";
+
+/// Gives the browser the cookie of its new session: a new session id at every sign-in and at
+/// every step (session fixation), the old session, if any, dropped.
+pub async fn signed_in(state: &AppState, jar: CookieJar, started: &login::StartedSession) -> CookieJar {
+    let secure = state.settings.secure_cookies;
+    if let Some(old) = SESSION.get(&jar, secure) {
+        let _ = session::discard(state.store.as_ref(), &SecretDigest::of(old)).await;
+    }
+    tracing::info!(user = %started.user.username, "signed in");
+    let jar = SIGN_IN_FLOW.removed_from(jar, secure);
+    jar.add(SESSION.build(started.id.expose().to_string(), secure, SameSite::Lax))
 }
 
 pub async fn logout(State(state): State<AppState>, Lang(t): Lang, jar: CookieJar, form: PageForm) -> Response {

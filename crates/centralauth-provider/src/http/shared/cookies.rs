@@ -18,6 +18,9 @@ pub struct CookieName {
 pub const SESSION: CookieName = CookieName { plain: "centralauth_session", host: "__Host-centralauth_session" };
 /// The pre-session value that the sign-in form's CSRF token is bound to (`shared::csrf`).
 pub const PRE_SESSION: CookieName = CookieName { plain: "centralauth_csrf", host: "__Host-centralauth_csrf" };
+/// A sign-in between its password and its second step (`domain::login::SignedIn`), and the
+/// WebAuthn ceremonies of sign-in: the flow's random id, its digest in `sign_in_flows`.
+pub const SIGN_IN_FLOW: CookieName = CookieName { plain: "centralauth_sign_in", host: "__Host-centralauth_sign_in" };
 /// A new client secret on its way to the page that shows it once (`console::once`).
 pub const SECRET_ONCE: CookieName = CookieName { plain: "centralauth_secret_once", host: "__Host-centralauth_secret_once" };
 /// A new API token on its way to the page that shows it once (`console::once`).

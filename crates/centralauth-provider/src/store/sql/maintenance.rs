@@ -25,7 +25,7 @@ impl MaintenanceStore for SqlStore {
 
     async fn purge_expired(&self, now: UnixTime, batch: i64) -> StoreResult<u64> {
         let forget = now - REPLAY_MEMORY_SECONDS;
-        let statements: [(&str, i64); 6] = [
+        let statements: [(&str, i64); 7] = [
             (
                 "DELETE FROM authorization_codes WHERE code_digest IN \
                  (SELECT code_digest FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
@@ -43,6 +43,7 @@ impl MaintenanceStore for SqlStore {
                  (SELECT throttle_key FROM sign_in_throttle WHERE last_attempt_at < $1 LIMIT $2)",
                 now - THROTTLE_MEMORY_SECONDS,
             ),
+            ("DELETE FROM sign_in_flows WHERE id_digest IN (SELECT id_digest FROM sign_in_flows WHERE expires_at < $1 LIMIT $2)", now),
             // Retired signing keys leave the JWKS once the last token they signed has expired.
             ("DELETE FROM signing_keys WHERE kid IN (SELECT kid FROM signing_keys WHERE expires_at < $1 LIMIT $2)", now),
         ];

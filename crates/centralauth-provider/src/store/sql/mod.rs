@@ -8,6 +8,7 @@ mod api_tokens;
 mod applications;
 mod audit;
 mod events;
+mod factors;
 mod grants;
 mod import;
 mod keys;

@@ -8,6 +8,7 @@ use super::{Db, SqlStore};
 use super::events::enqueue_event;
 use crate::domain::effects::{Sessions, Tokens, Withdrawal, Withdrawn};
 use crate::domain::application::ApplicationId;
+use crate::domain::mfa::Amr;
 use crate::domain::oidc::{self, EventKind, OFFLINE_ACCESS};
 use crate::domain::clock::UnixTime;
 use crate::domain::secret::SecretDigest;
@@ -17,11 +18,12 @@ use crate::domain::ports::{EndedSession, LoginThrottleStore, SessionStore, Store
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn insert_session(&self, id: &SecretDigest, user: UserId, sid: &str, now: UnixTime, expires_at: UnixTime) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (id_digest, user_id, sid, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5)")
+    async fn insert_session(&self, id: &SecretDigest, user: UserId, sid: &str, amr: &Amr, now: UnixTime, expires_at: UnixTime) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id_digest, user_id, sid, amr, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id.0)
             .bind(user.0)
             .bind(sid)
+            .bind(amr.to_string())
             .bind(now)
             .bind(expires_at)
             .execute(&self.writer)
@@ -30,8 +32,8 @@ impl SessionStore for SqlStore {
     }
 
     async fn find_session(&self, id: &SecretDigest, now: UnixTime) -> StoreResult<Option<SessionUser>> {
-        let row: Option<(i64, String, bool, i64, Option<String>)> = sqlx::query_as(
-            "SELECT s.user_id, u.username, u.is_admin, s.auth_time, s.sid FROM sessions s JOIN users u ON u.id = s.user_id \
+        let row: Option<(i64, String, bool, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT s.user_id, u.username, u.is_admin, s.auth_time, s.amr, s.sid FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_digest = $1 AND s.expires_at > $2 AND u.is_active = $3",
         )
         .bind(&id.0)
@@ -39,7 +41,26 @@ impl SessionStore for SqlStore {
         .bind(true)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(user_id, username, is_admin, auth_time, sid)| SessionUser { user_id: UserId(user_id), username, is_admin, auth_time, sid }))
+        Ok(row.map(|(user_id, username, is_admin, auth_time, amr, sid)| SessionUser {
+            user_id: UserId(user_id),
+            username,
+            is_admin,
+            auth_time,
+            amr: Amr::parse(&amr),
+            sid,
+        }))
+    }
+
+    async fn step_up_session(&self, old: &SecretDigest, new: &SecretDigest, amr: &Amr, auth_time: UnixTime, now: UnixTime) -> StoreResult<bool> {
+        let updated = sqlx::query("UPDATE sessions SET id_digest = $1, amr = $2, auth_time = $3 WHERE id_digest = $4 AND expires_at > $5")
+            .bind(&new.0)
+            .bind(amr.to_string())
+            .bind(auth_time)
+            .bind(&old.0)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     async fn delete_session(&self, id: &SecretDigest) -> StoreResult<()> {
