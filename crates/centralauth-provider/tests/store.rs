@@ -844,3 +844,52 @@ async fn applications_from_before_migration_0009_keep_introspection_by_get_new_o
     let read = store.find_application_by_client_id("new").await.unwrap().unwrap();
     assert!(read.allow_introspection_get && read.allow_insecure_redirect_uris);
 }
+
+#[tokio::test]
+async fn a_sign_in_flow_is_taken_once_only_as_its_own_purpose_and_only_while_live() {
+    use centralauth_provider::domain::ports::{FlowPurpose, SignInFlow};
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let now = clock::Clock::now(&clock::SystemClock);
+    let flow = |expires_at| SignInFlow {
+        purpose: FlowPurpose::SecondStep,
+        user_id: Some(alice.id),
+        amr: Amr::of(&[Method::Pwd]),
+        state: "/account/".into(),
+        created_at: now,
+        expires_at,
+    };
+    let (live, expired) = (Secret::generate().digest(), Secret::generate().digest());
+    store.insert_flow(&live, &flow(now + 600)).await.unwrap();
+    store.insert_flow(&expired, &flow(now - 1)).await.unwrap();
+    assert!(store.find_flow(&live, FlowPurpose::TotpEnrolment, now).await.unwrap().is_none(), "another purpose");
+    assert!(store.take_flow(&live, FlowPurpose::PasskeyAuthentication, now).await.unwrap().is_none(), "another purpose");
+    let found = store.find_flow(&live, FlowPurpose::SecondStep, now).await.unwrap().expect("live");
+    assert_eq!((found.user_id, found.amr.to_string(), found.state.as_str()), (Some(alice.id), "pwd".to_string(), "/account/"));
+    let taken = store.take_flow(&live, FlowPurpose::SecondStep, now).await.unwrap().expect("taken once");
+    assert_eq!(taken.user_id, Some(alice.id));
+    assert!(store.take_flow(&live, FlowPurpose::SecondStep, now).await.unwrap().is_none(), "not twice");
+    assert!(store.take_flow(&expired, FlowPurpose::SecondStep, now).await.unwrap().is_none(), "an expired flow is not taken");
+    assert!(store.find_flow(&expired, FlowPurpose::SecondStep, now).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_step_up_gives_the_session_a_new_id_and_what_it_proved_and_keeps_its_sid() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let now = clock::Clock::now(&clock::SystemClock);
+    let old = Secret::generate().digest();
+    store.insert_session(&old, alice.id, "the-sid", &Amr::of(&[Method::Pwd]), now - 100, now + 3600).await.unwrap();
+    let new = Secret::generate().digest();
+    let amr = Amr::of(&[Method::Pwd, Method::Otp]);
+    assert!(store.step_up_session(&old, &new, &amr, now, now).await.unwrap());
+    assert!(store.find_session(&old, now).await.unwrap().is_none(), "the old id is gone");
+    let session = store.find_session(&new, now).await.unwrap().expect("the new id");
+    assert_eq!((session.amr, session.auth_time, session.sid.as_deref()), (amr, now, Some("the-sid")));
+    assert!(!store.step_up_session(&old, &Secret::generate().digest(), &Amr::default(), now, now).await.unwrap(), "an ended session");
+    let expired = Secret::generate().digest();
+    store.insert_session(&expired, alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1).await.unwrap();
+    assert!(!store.step_up_session(&expired, &Secret::generate().digest(), &Amr::default(), now, now).await.unwrap(), "an expired session");
+}
