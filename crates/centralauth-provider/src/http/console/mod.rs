@@ -126,9 +126,9 @@ impl FromRequestParts<AppState> for Console {
         let admin = Administrator::load(store, &user).await.map_err(|e| ConsoleError::from(PageError::from_domain(e.into(), t).into_response()))?;
         // The provider-wide rule for administrators (`--require-admin-mfa`), here so that no
         // console page can forget it. Checked on every request against what this session
-        // proved, nothing cached: a rule switched on, or a delegation given, applies at once.
-        // The account pages under `/account/` are not console pages, so an administrator
-        // without a factor can still enrol one there (the step-up page sends them).
+        // proved, nothing cached: a delegation given applies at its holder's next request. The
+        // account pages under `/account/` are not console pages, so an administrator without a
+        // factor can still enrol one there (the step-up page sends them).
         if admin.is_administrator() && !session.amr.satisfies(state.settings.admin_requirement) {
             let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).append_pair("require", "mfa").finish();
             return Err(ConsoleError::from(Redirect::to(&format!("{SECOND_STEP_PATH}?{query}")).into_response()));
