@@ -13,6 +13,7 @@ use crate::domain::keyring::KeyRing;
 use crate::domain::signing::MasterKey;
 use crate::domain::admin;
 use crate::domain::clock::SharedClock;
+use crate::domain::mfa::Requirement;
 use crate::domain::grants::refresh_token::RefreshPolicy;
 use crate::http::router::router;
 use crate::http::server::{self, Limits};
@@ -65,6 +66,7 @@ impl App {
             trusted_proxies: TrustedProxies { networks: config.trusted_proxies.clone(), hops: usize::from(config.trust_forwarded_for) },
             write_deadline: Duration::from_secs(config.write_deadline_seconds),
             ready_timeout: Duration::from_millis(config.database_acquire_timeout_ms),
+            admin_requirement: if config.require_admin_mfa { Requirement::SecondFactor } else { Requirement::None },
         };
         let limits = Limits {
             max_connections: config.max_connections,

@@ -67,6 +67,7 @@ pub async fn check(database_url: &str, config: ServeConfig, clock: SharedClock) 
     println!("database_acquire_timeout_ms = {}", config.database_acquire_timeout_ms);
     println!("database_statement_timeout_ms = {}", config.database_statement_timeout_ms);
     println!("write_deadline_seconds = {}", config.write_deadline_seconds);
+    println!("require_admin_mfa = {}", config.require_admin_mfa);
     println!("configuration OK");
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! `user create|list|update|delegate|end-sessions`.
+//! `user create|list|update|delegate|end-sessions|mfa list|mfa reset`.
 
 use clap::{Args, Subcommand};
 
 use super::{parse_bool, read_stdin_line};
 use crate::domain::admin::{self, Administrator, UserInput, UserUpdate};
+use crate::domain::Error;
+use crate::domain::clock::utc_text;
 use crate::domain::user::Role;
 use crate::domain::ports::{Store, UserQuery};
 
@@ -37,6 +39,18 @@ pub enum UserCommand {
         #[arg(long = "app")]
         apps: Vec<String>,
     },
+    /// A user's second factors and passkeys.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// List a user's second factors and passkeys (no secrets).
+    List { username: String },
+    /// Remove all of a user's second factors, passkeys and recovery codes, and end their
+    /// sessions (a lost or stolen device): they sign in with the password until they enrol again.
+    Reset { username: String },
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +149,39 @@ pub async fn run(store: &dyn Store, command: UserCommand) -> anyhow::Result<()> 
             } else {
                 let ids: Vec<&str> = apps.iter().map(|a| a.client_id.as_str()).collect();
                 println!("{} administers {}", user.username, ids.join(" "));
+            }
+        }
+        UserCommand::Mfa(command) => mfa(store, &cli, command).await?,
+    }
+    Ok(())
+}
+
+async fn mfa(store: &dyn Store, cli: &Administrator, command: MfaCommand) -> anyhow::Result<()> {
+    let find = |username: String| async move {
+        admin::find_user(store, &username).await.map_err(|e| match e {
+            Error::NotFound { .. } => anyhow::anyhow!("no user named {username:?}"),
+            other => other.into(),
+        })
+    };
+    let time = |at: Option<i64>| at.map_or_else(|| "-".to_string(), utc_text);
+    match command {
+        MfaCommand::List { username } => {
+            let user = find(username).await?;
+            println!("ID\tKIND\tNAME\tCREATED\tLAST USED");
+            for f in admin::list_factors(cli, store, user.id).await? {
+                println!("{}\t{}\t{}\t{}\t{}", f.id, f.kind.as_str(), f.name, time(Some(f.created_at)), time(f.last_used_at));
+            }
+        }
+        MfaCommand::Reset { username } => {
+            let user = find(username).await?;
+            let removed = admin::reset_factors(cli, store, user.id).await?;
+            if removed.is_empty() {
+                println!("{} has no second factor; nothing removed", user.username);
+            } else {
+                for f in &removed {
+                    println!("removed {} {}\t{}", f.kind.as_str(), f.id, f.name);
+                }
+                println!("removed {} factors and the recovery codes of {}; their sessions are ended", removed.len(), user.username);
             }
         }
     }

@@ -30,6 +30,9 @@ pub struct HttpSettings {
     /// How long `/readyz` waits for the database: the pool's wait for a connection, so that
     /// it says 503 when requests do.
     pub ready_timeout: std::time::Duration,
+    /// What an administrator's session must have proven to use the console
+    /// (`--require-admin-mfa`: a second factor; otherwise nothing beyond signing in).
+    pub admin_requirement: crate::domain::mfa::Requirement,
 }
 
 #[derive(Clone)]

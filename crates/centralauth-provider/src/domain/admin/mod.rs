@@ -6,6 +6,7 @@
 pub mod api_tokens;
 pub mod applications;
 pub mod delegation;
+pub mod factors;
 pub mod groups;
 pub mod memberships;
 pub mod users;
@@ -16,6 +17,7 @@ pub use applications::{
     parse_redirect_uris, rotate_client_secret, update_application,
 };
 pub use delegation::{set_delegation, set_delegation_by_id};
+pub use factors::{list_factors, remove_factor, reset_factors};
 pub use groups::{GroupChange, create_group, delete_group, save_group, set_group_members};
 pub use memberships::{
     MembershipChanges, add_membership, delete_membership, find_member, find_user_to_add, find_users_to_add, save_membership, update_membership,

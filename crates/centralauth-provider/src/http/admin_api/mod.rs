@@ -6,6 +6,7 @@
 pub mod applications;
 pub mod audit;
 pub mod extract;
+pub mod factors;
 pub mod groups;
 pub mod memberships;
 pub mod permissions;
@@ -143,6 +144,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::set_password))
         .routes(routes!(users::end_sessions))
         .routes(routes!(users::set_delegation))
+        .routes(routes!(factors::list, factors::reset))
+        .routes(routes!(factors::remove))
         .routes(routes!(applications::list, applications::create))
         .routes(routes!(applications::show, applications::update, applications::delete))
         .routes(routes!(applications::rotate_secret))

@@ -5,6 +5,7 @@
 mod account;
 mod applications;
 mod audit;
+mod factors;
 pub(crate) mod form;
 mod groups;
 mod members;
@@ -22,6 +23,7 @@ use axum_extra::extract::CookieJar;
 use self::form::Form;
 use self::texts::ConsoleTexts;
 use super::error::PageError;
+use super::account::login::SECOND_STEP_PATH;
 use super::routes::Routes;
 use super::shared::cookies::SESSION;
 use super::shared::{PageForm, csrf_ok, csrf_token};
@@ -49,6 +51,8 @@ pub fn routes() -> Routes {
         .write("/console/users/{id}/deactivate", post(users::deactivate))
         .write("/console/users/{id}/end-sessions", post(users::end_sessions))
         .write("/console/users/{id}/delegation", post(users::delegate))
+        .write("/console/users/{id}/factors/{factor}/remove", get(factors::remove_form).post(factors::remove))
+        .write("/console/users/{id}/factors/reset", get(factors::reset_form).post(factors::reset))
         .write("/console/applications/", get(applications::list).post(applications::create))
         .read("/console/applications/new", get(applications::new_form))
         .write("/console/applications/{id}/", get(applications::edit_form).post(applications::update))
@@ -102,13 +106,13 @@ impl FromRequestParts<AppState> for Console {
         let Lang(t) = Lang::from_header(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
         let ct = texts::for_lang(t);
         let jar = CookieJar::from_headers(&parts.headers);
+        // After sign-in (or a step) the browser comes back with a GET: to the page itself, or
+        // to the console's start for a form whose session had expired.
+        let next = match parts.method {
+            Method::GET => parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/console/"),
+            _ => "/console/",
+        };
         let sign_in = || {
-            // After sign-in the browser comes back with a GET: to the page itself, or to the
-            // console's start for a form whose session had expired.
-            let next = match parts.method {
-                Method::GET => parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/console/"),
-                _ => "/console/",
-            };
             let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
             ConsoleError::from(Redirect::to(&format!("/account/login/?{query}")).into_response())
         };
@@ -120,6 +124,15 @@ impl FromRequestParts<AppState> for Console {
         let user = store.find_user_by_id(session.user_id).await.map_err(failed)?;
         let Some(user) = user.filter(|u| u.is_active) else { return Err(sign_in()) };
         let admin = Administrator::load(store, &user).await.map_err(|e| ConsoleError::from(PageError::from_domain(e.into(), t).into_response()))?;
+        // The provider-wide rule for administrators (`--require-admin-mfa`), here so that no
+        // console page can forget it. Checked on every request against what this session
+        // proved, nothing cached: a delegation given applies at its holder's next request. The
+        // account pages under `/account/` are not console pages, so an administrator without a
+        // factor can still enrol one there (the step-up page sends them).
+        if admin.is_administrator() && !session.amr.satisfies(state.settings.admin_requirement) {
+            let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).append_pair("require", "mfa").finish();
+            return Err(ConsoleError::from(Redirect::to(&format!("{SECOND_STEP_PATH}?{query}")).into_response()));
+        }
         let (jar, csrf) = csrf_token(state, jar);
         let notice = parts
             .uri

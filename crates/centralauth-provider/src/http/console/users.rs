@@ -141,6 +141,9 @@ struct EditPage<'a> {
     errors: FormErrors,
     memberships: Vec<UserMembership>,
     delegation: Vec<Choice>,
+    /// Second factors and passkeys (`console::factors`), each with a link to remove it.
+    factors: Vec<super::factors::FactorRow>,
+    factor_actions: bool,
 }
 
 async fn load_user(c: &Console, raw: &str) -> Result<User, ConsoleError> {
@@ -160,7 +163,8 @@ async fn edit_page(c: &Console, user: User, f: UserFields, errors: FormErrors) -
         .into_iter()
         .map(|a| Choice { value: a.id.0, checked: delegated.contains(&a.id), label: a.name, detail: a.client_id })
         .collect();
-    let page = EditPage { c: c.chrome("users"), user, f, memberships, delegation, errors: FormErrors::default() };
+    let factors = super::factors::rows(c, user.id).await?;
+    let page = EditPage { c: c.chrome("users"), user, f, memberships, delegation, factors, factor_actions: true, errors: FormErrors::default() };
     if errors.any() { c.invalid(&EditPage { errors, ..page }) } else { c.page(&page) }
 }
 
