@@ -14,6 +14,7 @@ mod console;
 mod flows;
 mod import_django;
 mod memory;
+mod mfa_totp;
 mod oidc;
 mod protocol;
 mod security_metrics;
