@@ -390,3 +390,21 @@ async fn bad_input_on_the_second_step_and_security_forms_gets_a_readable_answer(
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM user_factors").await, 1);
 }
+
+#[tokio::test]
+async fn a_wrong_password_never_reaches_the_second_step_nor_tells_that_there_is_one() {
+    let p = provider().await;
+    enrol(&p, &browser_signed_in(&p, "alice", ALICE_PASSWORD).await).await;
+    let mut answers = Vec::new();
+    for (username, password) in [("alice", "wrong-password-1"), ("nobody", "wrong-password-1")] {
+        let browser = Browser::new();
+        let response = password_step(&p, &browser, username, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("centralauth_sign_in=")));
+        answers.push(response.text().await.unwrap().replace(username, "USER").split("name=\"csrf_token\"").nth(1).unwrap().split('>').skip(1).collect::<String>());
+        let response = browser.get(&p.url("/account/login/verify/")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "no second step without the right password");
+        assert!(location(&response).starts_with("/account/login/"));
+    }
+    assert_eq!(answers[0], answers[1], "a wrong password answers alike for a user with a second factor and for nobody");
+}
