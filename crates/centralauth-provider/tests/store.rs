@@ -844,3 +844,35 @@ async fn applications_from_before_migration_0009_keep_introspection_by_get_new_o
     let read = store.find_application_by_client_id("new").await.unwrap().unwrap();
     assert!(read.allow_introspection_get && read.allow_insecure_redirect_uris);
 }
+
+// --- TOTP steps and recovery codes (#15): single use decided by the database ---
+
+#[tokio::test]
+async fn a_totp_step_is_claimed_once_and_only_forward_and_a_recovery_code_is_consumed_once() {
+    use centralauth_provider::domain::ports::NewTotpFactor;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let codes = [Secret::generate().digest(), Secret::generate().digest()];
+    let new = NewTotpFactor { user_id: alice.id, name: "Phone".into(), sealed_secret: vec![1, 2, 3], last_step: 100, created_at: 1 };
+    let factor = store.insert_totp_factor(&new, Some(&codes), &actor()).await.unwrap();
+    assert_eq!(store.list_totp_factors(alice.id).await.unwrap()[0].last_step, 100);
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 2);
+
+    assert!(!store.claim_totp_step(alice.id, factor.id, 100, 2).await.unwrap(), "the enrolment's step");
+    assert!(!store.claim_totp_step(bob.id, factor.id, 101, 2).await.unwrap(), "another user's factor");
+    let (a, b) = tokio::join!(store.claim_totp_step(alice.id, factor.id, 101, 2), store.claim_totp_step(alice.id, factor.id, 101, 2));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|c| **c).count(), 1, "of two claims at once, one");
+    assert!(!store.claim_totp_step(alice.id, factor.id, 99, 2).await.unwrap(), "never backwards");
+    assert_eq!(store.list_factors(alice.id).await.unwrap()[0].last_used_at, Some(2));
+
+    assert!(!store.consume_recovery_code(bob.id, &codes[0], 3, &actor()).await.unwrap(), "another user's code");
+    let by = actor();
+    let (a, b) = tokio::join!(store.consume_recovery_code(alice.id, &codes[0], 3, &by), store.consume_recovery_code(alice.id, &codes[0], 3, &by));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|c| **c).count(), 1);
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 1);
+    store.replace_recovery_codes(alice.id, &[Secret::generate().digest()], 4, &actor()).await.unwrap();
+    assert!(!store.consume_recovery_code(alice.id, &codes[1], 5, &actor()).await.unwrap(), "replaced codes are gone");
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 1);
+}
