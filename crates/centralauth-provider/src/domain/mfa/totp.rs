@@ -199,9 +199,12 @@ pub async fn pending_secret<S: SignInFlowStore + ?Sized>(store: &S, keys: &KeyRi
     secret_of(&flow, keys).map(Some)
 }
 
+fn sealed_of(flow: &SignInFlow) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(&flow.state).map_err(|_| Error::Internal(InternalError::Store("an enrolment's state is not base64url".into())))
+}
+
 fn secret_of(flow: &SignInFlow, keys: &KeyRing) -> Result<TotpSecret> {
-    let sealed = URL_SAFE_NO_PAD.decode(&flow.state).map_err(|_| Error::Internal(InternalError::Store("an enrolment's state is not base64url".into())))?;
-    TotpSecret::unseal(&sealed, keys)
+    TotpSecret::unseal(&sealed_of(flow)?, keys)
 }
 
 /// A confirmed TOTP factor, and the recovery codes to show once when it is the user's first.
@@ -238,7 +241,7 @@ pub async fn confirm_enrolment<S: SignInFlowStore + FactorStore + TotpStore + ?S
     let first = store.list_factors(user).await?.is_empty();
     let codes = first.then(recovery::generate);
     let digests: Option<Vec<SecretDigest>> = codes.as_ref().map(|codes| codes.iter().map(recovery::RecoveryCode::digest).collect());
-    let new = NewTotpFactor { user_id: user, name: name.to_string(), sealed_secret: URL_SAFE_NO_PAD.decode(&flow.state).unwrap_or_default(), last_step: step, created_at: now };
+    let new = NewTotpFactor { user_id: user, name: name.to_string(), sealed_secret: sealed_of(&flow)?, last_step: step, created_at: now };
     let factor = store.insert_totp_factor(&new, digests.as_deref(), &Actor::User(username.to_string())).await?;
     Ok(Enrolled { factor, recovery_codes: codes })
 }
