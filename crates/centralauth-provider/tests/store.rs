@@ -892,4 +892,35 @@ async fn a_step_up_gives_the_session_a_new_id_and_what_it_proved_and_keeps_its_s
     let expired = Secret::generate().digest();
     store.insert_session(&expired, alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1).await.unwrap();
     assert!(!store.step_up_session(&expired, &Secret::generate().digest(), &Amr::default(), now, now).await.unwrap(), "an expired session");
+
+// --- TOTP steps and recovery codes (#15): single use decided by the database ---
+
+#[tokio::test]
+async fn a_totp_step_is_claimed_once_and_only_forward_and_a_recovery_code_is_consumed_once() {
+    use centralauth_provider::domain::ports::NewTotpFactor;
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let codes = [Secret::generate().digest(), Secret::generate().digest()];
+    let new = NewTotpFactor { user_id: alice.id, name: "Phone".into(), sealed_secret: vec![1, 2, 3], last_step: 100, created_at: 1 };
+    let factor = store.insert_totp_factor(&new, Some(&codes), &actor()).await.unwrap();
+    assert_eq!(store.list_totp_factors(alice.id).await.unwrap()[0].last_step, 100);
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 2);
+
+    assert!(!store.claim_totp_step(alice.id, factor.id, 100, 2).await.unwrap(), "the enrolment's step");
+    assert!(!store.claim_totp_step(bob.id, factor.id, 101, 2).await.unwrap(), "another user's factor");
+    let (a, b) = tokio::join!(store.claim_totp_step(alice.id, factor.id, 101, 2), store.claim_totp_step(alice.id, factor.id, 101, 2));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|c| **c).count(), 1, "of two claims at once, one");
+    assert!(!store.claim_totp_step(alice.id, factor.id, 99, 2).await.unwrap(), "never backwards");
+    assert_eq!(store.list_factors(alice.id).await.unwrap()[0].last_used_at, Some(2));
+
+    assert!(!store.consume_recovery_code(bob.id, &codes[0], 3, &actor()).await.unwrap(), "another user's code");
+    let by = actor();
+    let (a, b) = tokio::join!(store.consume_recovery_code(alice.id, &codes[0], 3, &by), store.consume_recovery_code(alice.id, &codes[0], 3, &by));
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|c| **c).count(), 1);
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 1);
+    store.replace_recovery_codes(alice.id, &[Secret::generate().digest()], 4, &actor()).await.unwrap();
+    assert!(!store.consume_recovery_code(alice.id, &codes[1], 5, &actor()).await.unwrap(), "replaced codes are gone");
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 1);
 }

@@ -45,6 +45,18 @@ impl KeyRing {
         self.unseal(&stored)
     }
 
+    /// Seals another secret the provider must read back (a TOTP secret) with the master key,
+    /// as the signing keys are sealed (AES-256-GCM, a random nonce each), so that the database
+    /// alone never yields it.
+    pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        self.master.seal(plaintext)
+    }
+
+    /// Opens what [`Self::seal`] sealed; an error when another master key sealed it.
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        self.master.open(sealed)
+    }
+
     fn unseal(&self, stored: &StoredKey) -> Result<SigningKey> {
         if let Some(key) = self.unsealed.lock().unwrap_or_else(|p| p.into_inner()).get(&stored.kid) {
             return Ok(key.clone());

@@ -94,7 +94,7 @@ impl MasterKey {
     }
 
     /// `nonce || ciphertext`, with a random 96-bit nonce per key (few keys: no reuse risk).
-    fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+    pub(super) fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut sealed = nonce.to_vec();
@@ -103,7 +103,7 @@ impl MasterKey {
         sealed
     }
 
-    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+    pub(super) fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
         let wrong = || Error::invalid("master_key", "does not open the signing keys in the database (another master key sealed them)");
         if sealed.len() < 12 {
             return Err(wrong());

@@ -15,6 +15,7 @@ mod flows;
 mod import_django;
 mod memory;
 mod mfa_admin;
+mod mfa_totp;
 mod oidc;
 mod protocol;
 mod security_metrics;

@@ -5,6 +5,10 @@
 //! `recovery`); passkeys (`passkey`); a sign-in between its steps and the session each step
 //! leaves behind (`domain::login`).
 
+pub mod recovery;
+pub mod step;
+pub mod totp;
+
 use std::fmt;
 
 use super::clock::UnixTime;

@@ -71,3 +71,53 @@ pub trait SignInFlowStore: Send + Sync {
     /// and of two requests taking the same flow at once only one gets it.
     async fn take_flow(&self, id: &SecretDigest, purpose: FlowPurpose, now: UnixTime) -> StoreResult<Option<SignInFlow>>;
 }
+
+// --- TOTP and recovery codes (domain::mfa::totp, domain::mfa::recovery) ---
+
+/// A TOTP factor as checking a code needs it.
+#[derive(Debug, Clone)]
+pub struct TotpFactor {
+    pub id: i64,
+    pub name: String,
+    /// The shared secret sealed with the master key (`KeyRing::seal`).
+    pub sealed_secret: Vec<u8>,
+    /// The last time step accepted; only a later one is accepted again.
+    pub last_step: i64,
+}
+
+/// A TOTP factor confirmed by its first code.
+#[derive(Debug, Clone)]
+pub struct NewTotpFactor {
+    pub user_id: UserId,
+    pub name: String,
+    pub sealed_secret: Vec<u8>,
+    /// The step of the confirming code, so that the same code cannot sign in afterwards.
+    pub last_step: i64,
+    pub created_at: UnixTime,
+}
+
+#[async_trait]
+pub trait TotpStore: Send + Sync {
+    /// The user's TOTP factors, oldest first.
+    async fn list_totp_factors(&self, user: UserId) -> StoreResult<Vec<TotpFactor>>;
+    /// Adds a confirmed TOTP factor with its audit entry (`mfa.enrol`) and, when given, makes
+    /// these digests the user's recovery codes (`mfa.recovery_codes`), in one transaction.
+    async fn insert_totp_factor(&self, factor: &NewTotpFactor, recovery_codes: Option<&[SecretDigest]>, actor: &Actor) -> StoreResult<FactorSummary>;
+    /// Records `step` as the factor's last accepted step, and the factor as used at `now`, if
+    /// `step` is later than the one recorded (compare-and-set): false when it is not (the code
+    /// was accepted before, perhaps by a concurrent request) or there is no such factor.
+    async fn claim_totp_step(&self, user: UserId, factor: i64, step: i64, now: UnixTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait RecoveryCodeStore: Send + Sync {
+    /// How many of the user's recovery codes are still unused.
+    async fn count_recovery_codes(&self, user: UserId) -> StoreResult<i64>;
+    /// Replaces all of the user's recovery codes by these digests, with the audit entry
+    /// (`mfa.recovery_codes`), in one transaction.
+    async fn replace_recovery_codes(&self, user: UserId, digests: &[SecretDigest], now: UnixTime, actor: &Actor) -> StoreResult<()>;
+    /// Marks the unused code with this digest used, with its audit entry
+    /// (`mfa.recovery_code_used`), in one transaction: false when there is none (a wrong code,
+    /// or one used already, perhaps by a concurrent request).
+    async fn consume_recovery_code(&self, user: UserId, digest: &SecretDigest, now: UnixTime, actor: &Actor) -> StoreResult<bool>;
+}

@@ -56,6 +56,8 @@ pub trait Store:
     + ApiTokenStore
     + FactorStore
     + SignInFlowStore
+    + TotpStore
+    + RecoveryCodeStore
     + Send
     + Sync
 {
@@ -78,6 +80,8 @@ impl<T> Store for T where
         + ApiTokenStore
         + FactorStore
         + SignInFlowStore
+        + TotpStore
+        + RecoveryCodeStore
         + Send
         + Sync
 {

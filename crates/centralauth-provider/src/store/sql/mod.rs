@@ -16,6 +16,7 @@ mod maintenance;
 mod memberships;
 mod permissions;
 mod sessions;
+mod totp;
 mod users;
 
 use sqlx::{Pool, QueryBuilder, Transaction};
