@@ -892,6 +892,7 @@ async fn a_step_up_gives_the_session_a_new_id_and_what_it_proved_and_keeps_its_s
     let expired = Secret::generate().digest();
     store.insert_session(&expired, alice.id, "sid", &Amr::of(&[Method::Pwd]), now - 100, now - 1).await.unwrap();
     assert!(!store.step_up_session(&expired, &Secret::generate().digest(), &Amr::default(), now, now).await.unwrap(), "an expired session");
+}
 
 // --- TOTP steps and recovery codes (#15): single use decided by the database ---
 
