@@ -148,6 +148,10 @@ pub struct ConsoleTexts {
     pub token_scope: &'static str,
     pub token_all_rights: &'static str,
     pub token_applications_help: &'static str,
+    // The application's sign-in policy (issue #15, helper policy).
+    pub sign_in_policy: &'static str,
+    pub require_mfa: &'static str,
+    pub require_passkey: &'static str,
     notices: &'static [(&'static str, &'static str)],
     /// The domain's English reasons with their translation (empty for English).
     reasons: &'static [(&'static str, &'static str)],
@@ -297,6 +301,9 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     token_scope: "Scope",
     token_all_rights: "all your rights",
     token_applications_help: "Limit the token to these applications (none ticked: everything you may administer):",
+    sign_in_policy: "Sign-in policy",
+    require_mfa: "Require a second factor (a one-time code or a passkey) before the application gets a sign-in",
+    require_passkey: "Require a passkey with user verification (implies a second factor)",
     notices: &[
         ("created", "Created."),
         ("saved", "Saved."),
@@ -455,6 +462,9 @@ pub static DE: ConsoleTexts = ConsoleTexts {
     token_scope: "Umfang",
     token_all_rights: "alle Ihre Rechte",
     token_applications_help: "Das Token auf diese Anwendungen beschränken (keine angekreuzt: alles, was Sie verwalten dürfen):",
+    sign_in_policy: "Anmelderichtlinie",
+    require_mfa: "Zweiten Faktor verlangen (Einmalcode oder Passkey), bevor die Anwendung eine Anmeldung erhält",
+    require_passkey: "Passkey mit Benutzerverifizierung verlangen (schließt einen zweiten Faktor ein)",
     notices: &[
         ("created", "Angelegt."),
         ("saved", "Gespeichert."),
