@@ -180,6 +180,38 @@ mod tests {
     }
 
     #[test]
+    fn the_requirement_is_the_stronger_of_the_policy_and_acr_values() {
+        let app = |require_mfa, require_passkey| Application {
+            id: ApplicationId(1),
+            name: "a".into(),
+            client_id: "a".into(),
+            client_secret_digest: SecretDigest::of("s"),
+            redirect_uris: vec![],
+            redirect_uri_match: crate::domain::redirect_uri::RedirectUriMatch::Exact,
+            pkce: PkcePolicy::Required,
+            allow_insecure_redirect_uris: false,
+            allow_introspection_get: false,
+            lifetimes: Default::default(),
+            oidc: Default::default(),
+            require_mfa,
+            require_passkey,
+            created_at: 0,
+        };
+        let request = |acr_required| AuthorizationRequest {
+            redirect_uri: String::new(),
+            redirect_uri_given: false,
+            scope: Scope::from_stored("openid"),
+            code_challenge: None,
+            nonce: None,
+            acr_required,
+        };
+        assert_eq!(requirement(&app(false, false), &request(Requirement::None)), Requirement::None);
+        assert_eq!(requirement(&app(true, false), &request(Requirement::None)), Requirement::SecondFactor);
+        assert_eq!(requirement(&app(true, false), &request(Requirement::Passkey)), Requirement::Passkey, "acr_values ask for more");
+        assert_eq!(requirement(&app(false, true), &request(Requirement::SecondFactor)), Requirement::Passkey, "and never for less");
+    }
+
+    #[test]
     fn expired_codes_are_refused() {
         assert_eq!(judge(&grant("", None), &request(None, None), 100), Err(CodeRejection::Expired));
     }
