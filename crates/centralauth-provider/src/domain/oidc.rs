@@ -47,7 +47,9 @@ pub struct IdTokenClaims<'a> {
     pub at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
-    /// How the user signed in (RFC 8176 values; `mfa` when two factor classes were proven).
+    /// How the user signed in (RFC 8176 values; `mfa` when two factor classes were proven);
+    /// left out rather than empty for a grant that knows none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<&'static str>,
     /// The level the sign-in reached (`mfa::acr`), whatever the request asked for.
     pub acr: &'static str,

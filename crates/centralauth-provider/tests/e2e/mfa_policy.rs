@@ -111,6 +111,9 @@ async fn acr_values_asking_for_more_than_the_session_proved_trigger_a_step_up() 
     let code = code_of(browser.get(&p.authorize_url(&[("scope", "openid"), ("acr_values", &acr_values)])).await).await;
     let claims = id_token(&p, &exchange(&p, &code).await).await;
     assert_eq!((&claims["amr"], &claims["acr"]), (&json!(["pwd"]), &json!(acr::SINGLE_FACTOR)));
+    // Values that are no acr of ours, however long or odd, ask for nothing.
+    let odd = format!("{} \u{7f}%00 ", "x".repeat(4000));
+    code_of(browser.get(&p.authorize_url(&[("acr_values", &odd)])).await).await;
     // acr_values repeated is a repeated parameter, as any other.
     let twice = browser.get(&format!("{}&acr_values=phr&acr_values=phr", p.authorize_url(&[]))).await;
     assert_eq!(query_param(&location(&twice), "error").as_deref(), Some("invalid_request"));
