@@ -4,15 +4,22 @@
 //!
 //! The TOTP steps are taken on the second-step and security pages (`/account/login/verify/`,
 //! `/account/security/totp/`) with codes computed by `totp-rs`, an implementation independent
-//! of the provider's. The other tests stand the step in by writing what a step leaves behind
-//! (the session's `amr`) into the database, so that the carrying of `amr`/`acr` through codes,
-//! token families and refreshes is tested on its own.
+//! of the provider's. Other tests stand the step in: by the domain's `login::step_up` on the
+//! browser's session (what the second-step page calls once the code is right), or by writing
+//! what a step leaves behind (the session's `amr`) into the database, so that the carrying of
+//! `amr`/`acr` through codes, token families and refreshes is tested on its own.
+
+use std::sync::Arc;
 
 use reqwest::StatusCode;
+use reqwest::cookie::CookieStore;
 use serde_json::{Value, json};
 
 use centralauth_provider::domain::clock::Clock;
-use centralauth_provider::domain::mfa::acr;
+use centralauth_provider::domain::login;
+use centralauth_provider::domain::mfa::{Amr, Method, acr};
+use centralauth_provider::domain::secret::SecretDigest;
+use centralauth_provider::store;
 
 use crate::console::{admin, application_form, page, submit};
 use crate::support::*;
@@ -259,6 +266,46 @@ async fn the_policy_round_trips_through_the_cli_the_admin_api_and_the_console_an
     // German labels.
     let german = browser.client.get(p.url(&edit)).header("accept-language", "de").send().await.unwrap().text().await.unwrap();
     assert!(german.contains("Zweiten Faktor verlangen") && german.contains("Passkey mit Benutzerverifizierung verlangen"));
+}
+
+#[tokio::test]
+async fn after_a_step_up_the_code_carries_the_steps_auth_time_and_amr_and_max_age_counts_from_it() {
+    let p = TestProvider::in_process_with_scene(&[]).await;
+    p.cli(&["app", "update", "client1", "--require-mfa"], None).await;
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_provider(jar.clone()).build().unwrap();
+    let browser = Browser { client };
+    let response = p.authorize_as(&browser, "alice", ALICE_PASSWORD, &[("scope", "openid"), ("nonce", "n-3")]).await;
+    let verify = location(&response);
+    assert!(verify.starts_with(VERIFY), "{verify}");
+    let signed_in_at = now(&p);
+    p.advance(100);
+
+    // The step the second-step page takes once the code is right (`login::step_up`), taken here
+    // through the domain, on the session of the browser's cookie; the new id goes into the cookie.
+    let site = url::Url::parse(&p.url("/")).unwrap();
+    let cookies = jar.cookies(&site).expect("the browser has cookies");
+    let old_id = cookies.to_str().unwrap().split("; ").find_map(|c| c.strip_prefix("centralauth_session=")).expect("a session cookie").to_string();
+    let store = store::connect(&p.db.url, p.clock.clone().unwrap().shared()).await.unwrap();
+    let digest = SecretDigest::of(&old_id);
+    let user = store.find_session(&digest, now(&p)).await.unwrap().expect("the session");
+    assert_eq!(user.amr, Amr::of(&[Method::Pwd]));
+    let new_id = login::step_up(store.as_ref(), &digest, &user, &Amr::of(&[Method::Otp]), now(&p)).await.unwrap();
+    jar.add_cookie_str(&format!("centralauth_session={}; Path=/", new_id.expose()), &site);
+
+    let next = param(&verify, "next").unwrap();
+    let code = code_of(browser.get(&p.url(&next)).await).await;
+    let claims = id_token(&p, &exchange(&p, &code).await).await;
+    assert_eq!((&claims["amr"], &claims["acr"]), (&json!(["pwd", "otp", "mfa"]), &json!(acr::MULTI_FACTOR)));
+    assert_eq!(claims["nonce"], "n-3");
+    assert_eq!(claims["auth_time"], now(&p), "the step-up's time, not the password's ({signed_in_at})");
+    // max_age counts from the step-up: 20 s later a max_age of 30 needs no new sign-in.
+    p.advance(20);
+    code_of(browser.get(&p.authorize_url(&[("scope", "openid"), ("max_age", "30")])).await).await;
+    // And 40 s later it does (the password again, OpenID Connect Core §3.1.2.1).
+    p.advance(20);
+    let response = browser.get(&p.authorize_url(&[("scope", "openid"), ("max_age", "30")])).await;
+    assert!(location(&response).starts_with("/account/login/"), "{}", location(&response));
 }
 
 // ---- The TOTP step on the second-step and security pages (helper totp's contract) --------------
