@@ -103,10 +103,9 @@ async fn acr_values_asking_for_more_than_the_session_proved_trigger_a_step_up() 
     let p = TestProvider::with_scene(&[]).await;
     let browser = password_session(&p).await;
     // The strongest value the provider supports counts; unknown ones are ignored.
-    for (acr_values, require) in [
-        (format!("urn:other:gold {}", acr::MULTI_FACTOR), "mfa"),
-        (format!("{} {}", acr::MULTI_FACTOR, acr::PASSKEY), "passkey"),
-    ] {
+    for (acr_values, require) in
+        [(format!("urn:other:gold {}", acr::MULTI_FACTOR), "mfa"), (format!("{} {}", acr::MULTI_FACTOR, acr::PASSKEY), "passkey")]
+    {
         let response = browser.get(&p.authorize_url(&[("scope", "openid"), ("acr_values", &acr_values)])).await;
         assert_eq!(response.status(), StatusCode::FOUND);
         let to = location(&response);
@@ -173,7 +172,8 @@ async fn a_session_that_proved_a_second_factor_gets_its_code_and_amr_and_acr_sur
     // A refresh authenticates nobody: its id_token keeps the sign-in's amr, acr and auth_time,
     // whatever the session proves later.
     sessions_prove(&p, "pwd").await;
-    let (status, refreshed) = p.token(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
+    let (status, refreshed) =
+        p.token(&[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     let again = id_token(&p, &refreshed).await;
     assert_eq!((&again["amr"], &again["acr"], &again["auth_time"]), (&claims["amr"], &claims["acr"], &claims["auth_time"]));
@@ -218,16 +218,23 @@ async fn the_policy_round_trips_through_the_cli_the_admin_api_and_the_console_an
     assert!(!ok && stderr.contains("cannot be used with"), "{stderr}");
     p.cli(&["app", "update", "strict", "--name", "Still strict"], None).await;
     assert_eq!(show("strict").await, (json!(false), json!(true)), "an update without the flags keeps the policy");
-    let audited = p.db.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'application.update' AND after_state LIKE '%\"require_passkey\":true%'").await;
+    let audited = p
+        .db
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'application.update' AND after_state LIKE '%\"require_passkey\":true%'")
+        .await;
     assert_eq!(audited, 2, "each change is audited with the policy in its after state");
 
     // Admin API
     let api = |method: reqwest::Method, path: &str, body: Value| {
         http().request(method, p.url(&format!("/api/v1{path}"))).bearer_auth(&token).json(&body).send()
     };
-    let created = api(reqwest::Method::POST, "/applications", json!({"name": "Api", "client_id": "api", "redirect_uris": [REDIRECT_URI], "require_mfa": true}))
-        .await
-        .unwrap();
+    let created = api(
+        reqwest::Method::POST,
+        "/applications",
+        json!({"name": "Api", "client_id": "api", "redirect_uris": [REDIRECT_URI], "require_mfa": true}),
+    )
+    .await
+    .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     assert_eq!((&created["application"]["require_mfa"], &created["application"]["require_passkey"]), (&json!(true), &json!(false)));
@@ -237,7 +244,10 @@ async fn the_policy_round_trips_through_the_cli_the_admin_api_and_the_console_an
     let bad = api(reqwest::Method::PATCH, "/applications/api", json!({"require_mfa": "yes"})).await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(show("api").await, (json!(true), json!(true)), "nothing half-written");
-    let plain = api(reqwest::Method::POST, "/applications", json!({"name": "Plain", "client_id": "plain", "redirect_uris": [REDIRECT_URI]})).await.unwrap();
+    let plain =
+        api(reqwest::Method::POST, "/applications", json!({"name": "Plain", "client_id": "plain", "redirect_uris": [REDIRECT_URI]}))
+            .await
+            .unwrap();
     let plain: Value = plain.json().await.unwrap();
     assert_eq!((&plain["application"]["require_mfa"], &plain["application"]["require_passkey"]), (&json!(false), &json!(false)));
 
@@ -285,7 +295,8 @@ async fn after_a_step_up_the_code_carries_the_steps_auth_time_and_amr_and_max_ag
     // through the domain, on the session of the browser's cookie; the new id goes into the cookie.
     let site = url::Url::parse(&p.url("/")).unwrap();
     let cookies = jar.cookies(&site).expect("the browser has cookies");
-    let old_id = cookies.to_str().unwrap().split("; ").find_map(|c| c.strip_prefix("centralauth_session=")).expect("a session cookie").to_string();
+    let old_id =
+        cookies.to_str().unwrap().split("; ").find_map(|c| c.strip_prefix("centralauth_session=")).expect("a session cookie").to_string();
     let store = store::connect(&p.db.url, p.clock.clone().unwrap().shared()).await.unwrap();
     let digest = SecretDigest::of(&old_id);
     let user = store.find_session(&digest, now(&p)).await.unwrap().expect("the session");
@@ -337,7 +348,10 @@ async fn enrol_totp(p: &TestProvider, browser: &Browser) -> String {
     let secret = element_text(&html, "totp-secret").expect("the secret as text");
     let code = totp_code(&secret, now(p));
     let response = browser
-        .post_form(&p.url("/account/security/totp/"), &[("csrf_token", &hidden_input(&html, "csrf_token")), ("name", "phone"), ("code", &code)])
+        .post_form(
+            &p.url("/account/security/totp/"),
+            &[("csrf_token", &hidden_input(&html, "csrf_token")), ("name", "phone"), ("code", &code)],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "enrolment with a first valid code");
     secret
@@ -408,7 +422,12 @@ async fn a_user_without_a_session_signs_in_with_password_and_code_and_the_policy
     let response = browser
         .post_form(
             &p.url("/account/login/"),
-            &[("csrf_token", &hidden_input(&html, "csrf_token")), ("next", &hidden_input(&html, "next")), ("username", "alice"), ("password", ALICE_PASSWORD)],
+            &[
+                ("csrf_token", &hidden_input(&html, "csrf_token")),
+                ("next", &hidden_input(&html, "next")),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
