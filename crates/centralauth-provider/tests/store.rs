@@ -82,6 +82,8 @@ async fn application(store: &dyn Store, client_id: &str) -> centralauth_provider
         allow_introspection_get: false,
         lifetimes: TokenLifetimes::default(),
         oidc: Default::default(),
+        require_mfa: false,
+        require_passkey: false,
     };
     store.insert_application(&app, &actor()).await.unwrap()
 }
@@ -162,6 +164,7 @@ async fn the_purge_removes_expired_rows_in_bounded_batches_and_keeps_live_ones()
         auth_time: now,
         nonce: None,
         sid: None,
+        amr: Amr::of(&[Method::Pwd]),
     };
     // Used codes are remembered for a day to recognise replays; these are older than that.
     for _ in 0..5 {
@@ -527,6 +530,7 @@ async fn access_token(store: &dyn Store, app: &centralauth_provider::domain::app
         auth_time: now,
         nonce: None,
         sid: None,
+        amr: Amr::of(&[Method::Pwd]),
     };
     store.insert_authorization_code(&code).await.unwrap();
     let tokens = token_pair(now);
@@ -661,6 +665,7 @@ async fn grant_in(store: &dyn Store, app: ApplicationId, user: UserId, sid: &str
         auth_time: now,
         nonce: None,
         sid: Some(sid.into()),
+        amr: Amr::of(&[Method::Pwd]),
     };
     store.insert_authorization_code(&code).await.unwrap();
     let tokens = token_pair(now);

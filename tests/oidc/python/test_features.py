@@ -95,3 +95,34 @@ def test_rp_initiated_logout(rp):
     hops = len(browser.hops)
     rp.sign_in(browser)
     assert on_login_page(browser.hops[hops:]), "signed out: the login page again"
+
+
+def test_amr_and_acr_say_how_the_user_signed_in(rp):
+    """RFC 8176 amr and OIDC Core 2 acr in the verified id_token; acr is one of the advertised
+    acr_values_supported, and a refresh keeps them (Core 12.2)."""
+    supported = rp.metadata["acr_values_supported"]
+    signed = rp.sign_in()
+    assert signed.claims["amr"] == ["pwd"]
+    assert signed.claims["acr"] == supported[0], "a password is the lowest level"
+    fresh = signed.session.refresh_token(rp.metadata["token_endpoint"], refresh_token=signed.token["refresh_token"])
+    claims = rp.verify_id_token(fresh, nonce=None)
+    assert (claims["amr"], claims["acr"]) == (signed.claims["amr"], signed.claims["acr"])
+
+
+def test_acr_values_asking_for_a_second_factor_lead_to_the_step_up(rp):
+    """OIDC Core 3.1.2.1: acr_values is honoured; a password-only session gets no code but is
+    sent to the second step, and prompt=none is login_required."""
+    browser = Browser()
+    rp.sign_in(browser)
+    second_factor = rp.metadata["acr_values_supported"][1]
+    session = rp.session()
+    url, _, _, _ = rp.authorization_request(session, acr_values=second_factor)
+    response = browser.session.get(url, allow_redirects=False)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/account/login/verify/?"), location
+    assert parse_qs(urlsplit(location).query)["require"] == ["mfa"]
+    url, state, _, _ = rp.authorization_request(session, acr_values=second_factor, prompt="none")
+    callback = browser.session.get(url, allow_redirects=False).headers["Location"]
+    params = parse_qs(urlsplit(callback).query)
+    assert (params.get("error"), params.get("state")) == (["login_required"], [state]), callback

@@ -125,6 +125,14 @@ pub struct CreateArgs {
     /// Refresh token lifetime in seconds.
     #[arg(long, default_value_t = TokenLifetimes::default().refresh_token)]
     refresh_token_lifetime: i64,
+    /// Sign-ins for this application must prove a second factor (a one-time code or a passkey);
+    /// a session that signed in with a password alone is asked for it before the code is issued.
+    #[arg(long)]
+    require_mfa: bool,
+    /// Sign-ins for this application must use a passkey with user verification; implies
+    /// --require-mfa (such a passkey is two factors).
+    #[arg(long)]
+    require_passkey: bool,
     #[command(flatten)]
     oidc: OidcArgs,
 }
@@ -155,8 +163,30 @@ pub struct UpdateArgs {
     /// Generate a new client secret and print it (the old one stops working).
     #[arg(long)]
     rotate_secret: bool,
+    /// Sign-ins for this application must prove a second factor (from the next authorization).
+    #[arg(long, conflicts_with = "no_require_mfa")]
+    require_mfa: bool,
+    /// Sign-ins for this application no longer need a second factor (unless --require-passkey).
+    #[arg(long)]
+    no_require_mfa: bool,
+    /// Sign-ins for this application must use a passkey with user verification (implies a
+    /// second factor).
+    #[arg(long, conflicts_with = "no_require_passkey")]
+    require_passkey: bool,
+    /// Sign-ins for this application no longer need a passkey.
+    #[arg(long)]
+    no_require_passkey: bool,
     #[command(flatten)]
     oidc: OidcArgs,
+}
+
+/// A `--flag` / `--no-flag` pair of `update`: set, cleared, or kept (clap refuses both).
+fn switch(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
 }
 
 pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
@@ -176,6 +206,8 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 allow_insecure_redirect_uris: args.allow_insecure_redirect_uris,
                 lifetimes: TokenLifetimes { access_token: args.access_token_lifetime, refresh_token: args.refresh_token_lifetime },
                 oidc: args.oidc.into(),
+                require_mfa: args.require_mfa,
+                require_passkey: args.require_passkey,
             };
             let (app, secret) = admin::create_application(&cli, store, input).await?;
             println!("client_id: {}", app.client_id);
@@ -200,6 +232,8 @@ pub async fn run(store: &dyn Store, command: AppCommand) -> anyhow::Result<()> {
                 access_token_lifetime: args.access_token_lifetime,
                 refresh_token_lifetime: args.refresh_token_lifetime,
                 oidc: args.oidc.into(),
+                require_mfa: switch(args.require_mfa, args.no_require_mfa),
+                require_passkey: switch(args.require_passkey, args.no_require_passkey),
                 rotate_secret: args.rotate_secret,
             };
             let (app, new_secret) = admin::update_application(&cli, store, app, update).await?;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::clock::UnixTime;
+use super::mfa::Requirement;
 use super::redirect_uri::{RedirectUri, RedirectUriMatch};
 use super::secret::SecretDigest;
 use super::signing::Algorithm;
@@ -153,10 +154,21 @@ pub struct Application {
     pub allow_introspection_get: bool,
     pub lifetimes: TokenLifetimes,
     pub oidc: OidcSettings,
+    /// Sign-ins for this application must have proven a second factor (checked at authorization).
+    pub require_mfa: bool,
+    /// Sign-ins for this application must have used a passkey with user verification; this
+    /// implies a second factor (such a passkey is two factors: possession and inherence).
+    pub require_passkey: bool,
     pub created_at: UnixTime,
 }
 
 impl Application {
+    /// What a session must have proven before this application gets a code: the stronger of
+    /// its two policy switches (`require_passkey` implies `require_mfa`).
+    pub fn requirement(&self) -> Requirement {
+        requirement_of(self.require_mfa, self.require_passkey)
+    }
+
     /// Constant-time check of a presented client secret (RFC 6749 §2.3.1).
     pub fn authenticates(&self, presented_secret: &str) -> bool {
         self.client_secret_digest.matches(presented_secret)
@@ -175,6 +187,17 @@ pub struct NewApplication {
     pub allow_introspection_get: bool,
     pub lifetimes: TokenLifetimes,
     pub oidc: OidcSettings,
+    pub require_mfa: bool,
+    pub require_passkey: bool,
+}
+
+/// The requirement of an application's two policy switches.
+pub fn requirement_of(require_mfa: bool, require_passkey: bool) -> Requirement {
+    match (require_mfa, require_passkey) {
+        (_, true) => Requirement::Passkey,
+        (true, false) => Requirement::SecondFactor,
+        (false, false) => Requirement::None,
+    }
 }
 
 /// What OpenID Connect adds to an application (OpenID Connect RP-Initiated Logout and
@@ -231,6 +254,15 @@ mod tests {
         let django = (django.redirect_uri_match, django.pkce, django.allow_introspection_get);
         assert_eq!(django, (RedirectUriMatch::AllowExtraQuery, PkcePolicy::Optional, true));
         assert!(ApplicationProfile::parse("lax").is_err());
+    }
+
+    #[test]
+    fn require_passkey_implies_a_second_factor() {
+        assert_eq!(requirement_of(false, false), Requirement::None);
+        assert_eq!(requirement_of(true, false), Requirement::SecondFactor);
+        assert_eq!(requirement_of(false, true), Requirement::Passkey);
+        assert_eq!(requirement_of(true, true), Requirement::Passkey);
+        assert!(Requirement::Passkey > Requirement::SecondFactor);
     }
 
     #[test]

@@ -47,6 +47,12 @@ pub struct IdTokenClaims<'a> {
     pub at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
+    /// How the user signed in (RFC 8176 values; `mfa` when two factor classes were proven);
+    /// left out rather than empty for a grant that knows none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<&'static str>,
+    /// The level the sign-in reached (`mfa::acr`), whatever the request asked for.
+    pub acr: &'static str,
 }
 
 /// Signs the id_token of freshly issued tokens (OpenID Connect Core §3.1.3.3 and §12.2).
@@ -62,6 +68,8 @@ pub fn sign_id_token(key: &SigningKey, issuer: &str, app: &Application, issued: 
         nonce: issued.nonce.as_deref(),
         at_hash: at_hash(issued.access_token.expose(), key.algorithm),
         sid: issued.sid.as_deref(),
+        amr: issued.amr.claim(),
+        acr: issued.amr.level().acr(),
     };
     key.sign("JWT", &claims)
 }

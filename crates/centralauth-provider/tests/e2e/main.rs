@@ -13,6 +13,7 @@ mod concurrency;
 mod console;
 mod flows;
 mod import_django;
+mod mfa_policy;
 mod memory;
 mod mfa_admin;
 mod mfa_totp;

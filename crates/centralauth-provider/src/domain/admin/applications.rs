@@ -31,6 +31,10 @@ pub struct ApplicationInput {
     pub allow_insecure_redirect_uris: bool,
     pub lifetimes: TokenLifetimes,
     pub oidc: OidcChanges,
+    /// The sign-in policy (`Application::requirement`).
+    pub require_mfa: bool,
+    /// Implies a second factor.
+    pub require_passkey: bool,
 }
 
 /// The redirect URIs an application registers: at least one, at most [`MAX_REDIRECT_URIS`],
@@ -125,6 +129,8 @@ pub async fn create_application<S: ApplicationStore + ?Sized>(
         allow_introspection_get: input.allow_introspection_get.unwrap_or(preset.allow_introspection_get),
         lifetimes: input.lifetimes.validate()?,
         oidc: input.oidc.apply(OidcSettings::default(), allow_insecure)?,
+        require_mfa: input.require_mfa,
+        require_passkey: input.require_passkey,
     };
     Ok((store.insert_application(&app, &admin.actor()).await?, secret))
 }
@@ -143,6 +149,10 @@ pub struct ApplicationUpdate {
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub oidc: OidcChanges,
+    /// The sign-in policy; a change counts from the next authorization request (a session that
+    /// signed in with less is asked for the missing factor then).
+    pub require_mfa: Option<bool>,
+    pub require_passkey: Option<bool>,
     /// A new client secret in the same change (the CLI's `--rotate-secret`), returned this once.
     pub rotate_secret: bool,
 }
@@ -176,6 +186,8 @@ pub async fn update_application<S: ApplicationStore + ?Sized>(
     }
     .validate()?;
     app.oidc = update.oidc.apply(app.oidc, app.allow_insecure_redirect_uris)?;
+    app.require_mfa = update.require_mfa.unwrap_or(app.require_mfa);
+    app.require_passkey = update.require_passkey.unwrap_or(app.require_passkey);
     let secret = update.rotate_secret.then(Secret::generate);
     if let Some(secret) = &secret {
         app.client_secret_digest = secret.digest();

@@ -66,6 +66,8 @@ fn app(id: ApplicationId) -> Application {
         allow_introspection_get: false,
         lifetimes: TokenLifetimes::default(),
         oidc: Default::default(),
+        require_mfa: false,
+        require_passkey: false,
         created_at: 0,
     }
 }

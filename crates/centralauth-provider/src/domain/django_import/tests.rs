@@ -149,6 +149,8 @@ fn apply(current: CurrentState, plan: &ImportPlan) -> CurrentState {
                 allow_introspection_get: s.allow_introspection_get,
                 lifetimes: s.lifetimes,
                 oidc: Default::default(),
+                require_mfa: false,
+                require_passkey: false,
                 created_at: NOW,
             });
         }
@@ -393,6 +395,8 @@ fn a_row_made_here_by_hand_that_differs_is_a_conflict_and_its_dependants_are_ski
             allow_introspection_get: true,
             lifetimes: TokenLifetimes::default(),
             oidc: Default::default(),
+            require_mfa: false,
+            require_passkey: false,
             created_at: NOW,
         }],
         ..Default::default()

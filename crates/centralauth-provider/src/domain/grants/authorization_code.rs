@@ -4,10 +4,11 @@
 use super::{IssuedTokens, new_pair};
 use crate::domain::application::{Application, PkcePolicy};
 use crate::domain::clock::UnixTime;
+use crate::domain::mfa::Requirement;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::scope::Scope;
 use crate::domain::secret::{Secret, SecretDigest};
-use crate::domain::user::UserId;
+use crate::domain::session::SessionUser;
 use crate::domain::{Error, Result};
 use crate::domain::ports::{CodeExchange, CodeGrant, CodeRejection, GrantStore, MembershipStore, NewAuthorizationCode};
 
@@ -25,6 +26,25 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<CodeChallenge>,
     /// OpenID Connect's `nonce`, returned in the id_token.
     pub nonce: Option<String>,
+    /// What the request's `acr_values` ask the sign-in to have proven
+    /// ([`Requirement::of_acr_values`]); the application's policy adds to it.
+    pub acr_required: Requirement,
+}
+
+/// What an authorization request by a signed-in session comes to.
+#[derive(Debug)]
+pub enum Authorization {
+    /// The code for the client.
+    Code(Secret),
+    /// The session proved less than the application's policy or the request's `acr_values`
+    /// ask: the user must prove this much first (step-up), then the request is made again.
+    StepUp(Requirement),
+}
+
+/// What a session must have proven for `app` and this request: the stronger of the
+/// application's policy and the request's `acr_values`.
+pub fn requirement(app: &Application, request: &AuthorizationRequest) -> Requirement {
+    app.requirement().max(request.acr_required)
 }
 
 /// Checks the application's PKCE policy for a request.
@@ -36,18 +56,23 @@ pub fn check_pkce_policy(app: &Application, challenge: Option<&CodeChallenge>) -
 }
 
 /// Issues a code for a signed-in member: no membership, no access (an inactive one neither).
+/// A member whose session proved less than the [`requirement`] gets a step-up instead. The
+/// membership is checked first, so that nobody is asked for a factor only to be refused after.
 pub async fn issue_code<S: MembershipStore + GrantStore + ?Sized>(
     store: &S,
     app: &Application,
-    user: UserId,
-    auth_time: UnixTime,
-    sid: Option<&str>,
+    session: &SessionUser,
     request: &AuthorizationRequest,
     now: UnixTime,
-) -> Result<Secret> {
+) -> Result<Authorization> {
+    let user = session.user_id;
     match store.find_membership(app.id, user).await? {
         Some(m) if m.flags.is_active => {}
         _ => return Err(Error::AccessDenied),
+    }
+    let required = requirement(app, request);
+    if !session.amr.satisfies(required) {
+        return Ok(Authorization::StepUp(required));
     }
     let code = Secret::generate();
     store
@@ -62,12 +87,13 @@ pub async fn issue_code<S: MembershipStore + GrantStore + ?Sized>(
                 code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_string()),
                 expires_at: now + CODE_LIFETIME_SECONDS,
             },
-            auth_time,
+            auth_time: session.auth_time,
             nonce: request.nonce.clone(),
-            sid: sid.map(str::to_string),
+            sid: session.sid.clone(),
+            amr: session.amr.clone(),
         })
         .await?;
-    Ok(code)
+    Ok(Authorization::Code(code))
 }
 
 /// What the token request brings for this grant.
@@ -99,7 +125,7 @@ pub async fn exchange(store: &dyn GrantStore, app: &Application, request: &CodeT
     let (access, refresh, digests) = new_pair(app, now);
     let check = |grant: &CodeGrant| judge(grant, request, now);
     match store.exchange_authorization_code(&SecretDigest::of(request.code), app.id, now, &check, &digests).await? {
-        CodeExchange::Issued { user_id, scope, auth_time, nonce, sid } => Ok(IssuedTokens {
+        CodeExchange::Issued { user_id, scope, auth_time, nonce, sid, amr } => Ok(IssuedTokens {
             access_token: access,
             refresh_token: refresh,
             expires_in: app.lifetimes.access_token,
@@ -108,6 +134,7 @@ pub async fn exchange(store: &dyn GrantStore, app: &Application, request: &CodeT
             auth_time,
             nonce,
             sid,
+            amr,
         }),
         // RFC 6749 §5.2 names invalid_grant for a grant that "does not match the redirection URI
         // used in the authorization request" (the original said invalid_request). A missing
@@ -126,6 +153,7 @@ pub async fn exchange(store: &dyn GrantStore, app: &Application, request: &CodeT
 mod tests {
     use super::*;
     use crate::domain::application::ApplicationId;
+    use crate::domain::user::UserId;
 
     fn grant(redirect_uri: &str, challenge: Option<&str>) -> CodeGrant {
         CodeGrant {
@@ -149,6 +177,38 @@ mod tests {
         assert_eq!(judge(&g, &request(Some("https://a.example/cb/?x=1"), None), 50), Err(CodeRejection::RedirectUriMismatch));
         assert_eq!(judge(&g, &request(Some("https://a.example/cb/"), None), 50), Ok(()));
         assert_eq!(judge(&grant("", None), &request(None, None), 50), Ok(()));
+    }
+
+    #[test]
+    fn the_requirement_is_the_stronger_of_the_policy_and_acr_values() {
+        let app = |require_mfa, require_passkey| Application {
+            id: ApplicationId(1),
+            name: "a".into(),
+            client_id: "a".into(),
+            client_secret_digest: SecretDigest::of("s"),
+            redirect_uris: vec![],
+            redirect_uri_match: crate::domain::redirect_uri::RedirectUriMatch::Exact,
+            pkce: PkcePolicy::Required,
+            allow_insecure_redirect_uris: false,
+            allow_introspection_get: false,
+            lifetimes: Default::default(),
+            oidc: Default::default(),
+            require_mfa,
+            require_passkey,
+            created_at: 0,
+        };
+        let request = |acr_required| AuthorizationRequest {
+            redirect_uri: String::new(),
+            redirect_uri_given: false,
+            scope: Scope::from_stored("openid"),
+            code_challenge: None,
+            nonce: None,
+            acr_required,
+        };
+        assert_eq!(requirement(&app(false, false), &request(Requirement::None)), Requirement::None);
+        assert_eq!(requirement(&app(true, false), &request(Requirement::None)), Requirement::SecondFactor);
+        assert_eq!(requirement(&app(true, false), &request(Requirement::Passkey)), Requirement::Passkey, "acr_values ask for more");
+        assert_eq!(requirement(&app(false, true), &request(Requirement::SecondFactor)), Requirement::Passkey, "and never for less");
     }
 
     #[test]

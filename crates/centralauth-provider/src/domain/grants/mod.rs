@@ -7,6 +7,7 @@ pub mod revocation;
 
 use super::application::Application;
 use super::clock::UnixTime;
+use super::mfa::Amr;
 use super::scope::Scope;
 use super::secret::{MacKey, Secret};
 use super::user::UserId;
@@ -24,6 +25,8 @@ pub struct IssuedTokens {
     pub auth_time: UnixTime,
     pub nonce: Option<String>,
     pub sid: Option<String>,
+    /// What the sign-in behind the grant had proven (the id_token's `amr` and `acr`).
+    pub amr: Amr,
 }
 
 /// Whether a grant still stands for its user: their account is active and they hold an active

@@ -79,8 +79,9 @@ pub async fn refresh(
     let (access, refresh, digests) = successor_pair(app, key, refresh_token, now);
     let check = |grant: &RefreshGrant| judge(grant, now, policy, app.lifetimes.refresh_token, requested.as_ref());
     match store.rotate_refresh_token(&SecretDigest::of(refresh_token), app.id, now, &check, &digests).await? {
-        // No nonce on refresh (OpenID Connect Core §12.2); auth_time and sid stay the sign-in's.
-        RefreshOutcome::Rotated { user_id, scope, access_expires_at, auth_time, sid } => Ok(IssuedTokens {
+        // No nonce on refresh (OpenID Connect Core §12.2); auth_time, sid and amr stay the
+        // sign-in's: a refresh authenticates nobody.
+        RefreshOutcome::Rotated { user_id, scope, access_expires_at, auth_time, sid, amr } => Ok(IssuedTokens {
             access_token: access,
             refresh_token: refresh,
             // A reissued pair is as old as its first issue.
@@ -90,6 +91,7 @@ pub async fn refresh(
             auth_time,
             nonce: None,
             sid,
+            amr,
         }),
         RefreshOutcome::Rejected(RefreshRejection::ScopeTooWide) => Err(Error::InvalidScope),
         RefreshOutcome::Rejected(RefreshRejection::Expired | RefreshRejection::Revoked | RefreshRejection::AccessWithdrawn)
@@ -130,6 +132,7 @@ mod tests {
             membership_active: Some(true),
             auth_time: 10,
             sid: None,
+            amr: crate::domain::mfa::Amr::default(),
             family_created_at: 0,
         }
     }

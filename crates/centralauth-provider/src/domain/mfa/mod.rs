@@ -171,6 +171,60 @@ pub enum Requirement {
     Passkey,
 }
 
+/// The `acr` values (OpenID Connect Core §2: the authentication context class reference) of the
+/// three levels, one per [`Requirement`]. Where a registered or widely used value says exactly
+/// what the level is, it is that one, so that a relying party that already asks for it (as
+/// `acr_values` or checks `acr`) needs nothing provider-specific: the REFEDS MFA Profile for a
+/// second factor, `phr` of OpenID EAP ACR Values 1.0 (phishing-resistant) for a passkey with user
+/// verification. Single-factor sign-ins have no such value (ISO 29115's "0" means less than
+/// that), so ours is a URN of the provider's own.
+pub mod acr {
+    /// A password, or a passkey without user verification: one factor.
+    pub const SINGLE_FACTOR: &str = "urn:centralauth:acr:single-factor";
+    /// Two factor classes (REFEDS MFA Profile, https://refeds.org/profile/mfa).
+    pub const MULTI_FACTOR: &str = "https://refeds.org/profile/mfa";
+    /// A passkey with user verification (OpenID EAP ACR Values 1.0 §2: phishing-resistant).
+    pub const PASSKEY: &str = "phr";
+    /// Weakest first, as discovery lists them (`acr_values_supported`).
+    pub const SUPPORTED: [&str; 3] = [SINGLE_FACTOR, MULTI_FACTOR, PASSKEY];
+}
+
+impl Requirement {
+    /// The `acr` value of a sign-in that reached this level.
+    pub fn acr(self) -> &'static str {
+        match self {
+            Requirement::None => acr::SINGLE_FACTOR,
+            Requirement::SecondFactor => acr::MULTI_FACTOR,
+            Requirement::Passkey => acr::PASSKEY,
+        }
+    }
+
+    /// What an authorization request's `acr_values` asks for: the strongest value listed that
+    /// the provider supports; unknown values are ignored (OpenID Connect Core §3.1.2.1: the
+    /// request is voluntary, and a relying party may list other providers' values too).
+    pub fn of_acr_values(raw: &str) -> Requirement {
+        raw.split(' ')
+            .filter_map(|v| match v {
+                acr::SINGLE_FACTOR => Some(Requirement::None),
+                acr::MULTI_FACTOR => Some(Requirement::SecondFactor),
+                acr::PASSKEY => Some(Requirement::Passkey),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(Requirement::None)
+    }
+
+    /// The `require` parameter of the step-up page (`/account/login/verify/?require=`); none
+    /// for `None`, which needs no step.
+    pub fn step_up_param(self) -> Option<&'static str> {
+        match self {
+            Requirement::None => None,
+            Requirement::SecondFactor => Some("mfa"),
+            Requirement::Passkey => Some("passkey"),
+        }
+    }
+}
+
 /// What a user has enrolled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -219,6 +273,19 @@ mod tests {
         assert_eq!(Amr::parse("pwd otp"), amr);
         assert_eq!(Amr::parse("pwd future-thing otp"), amr, "unknown words are dropped");
         assert_eq!(Amr::parse(""), Amr::default());
+    }
+
+    #[test]
+    fn acr_values_ask_for_the_strongest_supported_value_and_ignore_others() {
+        assert_eq!(Requirement::of_acr_values(""), Requirement::None);
+        assert_eq!(Requirement::of_acr_values("urn:other:gold"), Requirement::None);
+        assert_eq!(Requirement::of_acr_values("https://refeds.org/profile/mfa"), Requirement::SecondFactor);
+        assert_eq!(Requirement::of_acr_values("phr urn:other https://refeds.org/profile/mfa"), Requirement::Passkey);
+        assert_eq!(Requirement::of_acr_values("urn:centralauth:acr:single-factor"), Requirement::None);
+        for r in [Requirement::None, Requirement::SecondFactor, Requirement::Passkey] {
+            assert_eq!(Requirement::of_acr_values(r.acr()), r, "each level's acr asks for that level");
+        }
+        assert_eq!(Amr::of(&[Method::Pwd, Method::Otp]).level().acr(), "https://refeds.org/profile/mfa");
     }
 
     #[test]

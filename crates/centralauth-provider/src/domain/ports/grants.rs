@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::{MembershipView, StoreResult};
 use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
+use crate::domain::mfa::Amr;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
@@ -32,6 +33,8 @@ pub struct NewAuthorizationCode {
     pub nonce: Option<String>,
     /// The provider session's public id, for the id_token and back-channel logout.
     pub sid: Option<String>,
+    /// What the session had proven (RFC 8176), for the id_token's `amr` and `acr`.
+    pub amr: Amr,
 }
 
 /// Digests and expiries of an access/refresh token pair about to be issued.
@@ -59,6 +62,7 @@ pub enum CodeExchange {
         auth_time: UnixTime,
         nonce: Option<String>,
         sid: Option<String>,
+        amr: Amr,
     },
     Rejected(CodeRejection),
     /// The code had been used before: the tokens issued from it are now revoked.
@@ -85,6 +89,8 @@ pub struct RefreshGrant {
     /// The sign-in's, kept by the family for the id_token.
     pub auth_time: UnixTime,
     pub sid: Option<String>,
+    /// What the sign-in had proven, kept by the family for the id_token.
+    pub amr: Amr,
     /// When the family began (the code exchange): its chain of refreshes ends a fixed time later.
     pub family_created_at: UnixTime,
 }
@@ -122,6 +128,7 @@ pub enum RefreshOutcome {
         access_expires_at: UnixTime,
         auth_time: UnixTime,
         sid: Option<String>,
+        amr: Amr,
     },
     Rejected(RefreshRejection),
     /// Used again after the grace window: the whole token family is now revoked.

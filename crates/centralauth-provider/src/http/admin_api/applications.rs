@@ -122,6 +122,10 @@ pub struct ApplicationOut {
     pub backchannel_logout_uri: Option<String>,
     /// `RS256` or `EdDSA`.
     pub id_token_signing_alg: String,
+    /// Sign-ins must prove a second factor before the application gets a code.
+    pub require_mfa: bool,
+    /// Sign-ins must use a passkey with user verification (implies a second factor).
+    pub require_passkey: bool,
     /// Unix time.
     pub created_at: i64,
 }
@@ -144,6 +148,8 @@ impl From<Application> for ApplicationOut {
             post_logout_redirect_uris: uris(&a.oidc.post_logout_redirect_uris),
             backchannel_logout_uri: a.oidc.backchannel_logout_uri.map(|u| u.as_str().to_string()),
             id_token_signing_alg: a.oidc.id_token_signing_alg.as_str().to_string(),
+            require_mfa: a.require_mfa,
+            require_passkey: a.require_passkey,
             client_id: a.client_id,
             name: a.name,
             created_at: a.created_at,
@@ -175,6 +181,11 @@ pub struct ApplicationCreate {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_signing_alg: Option<String>,
+    /// Sign-ins must prove a second factor (false when absent).
+    pub require_mfa: Option<bool>,
+    /// Sign-ins must use a passkey with user verification, which implies a second factor
+    /// (false when absent).
+    pub require_passkey: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -203,6 +214,10 @@ pub struct ApplicationPatch {
     /// An empty string removes it.
     pub backchannel_logout_uri: Option<String>,
     pub id_token_signing_alg: Option<String>,
+    /// Sign-ins must prove a second factor, from the next authorization request.
+    pub require_mfa: Option<bool>,
+    /// Sign-ins must use a passkey with user verification (implies a second factor).
+    pub require_passkey: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -274,6 +289,8 @@ pub async fn create(
             refresh_token: body.refresh_token_lifetime.unwrap_or(defaults.refresh_token),
         },
         oidc,
+        require_mfa: body.require_mfa.unwrap_or(false),
+        require_passkey: body.require_passkey.unwrap_or(false),
     };
     let (app, secret) = admin::create_application(&admin, state.store.as_ref(), input).await?;
     Ok((StatusCode::CREATED, Json(ApplicationCreated { application: app.into(), client_secret: secret.expose().to_string() })))
@@ -315,6 +332,8 @@ pub async fn update(
             backchannel_logout_uri: body.backchannel_logout_uri,
             id_token_signing_alg: body.id_token_signing_alg,
         },
+        require_mfa: body.require_mfa,
+        require_passkey: body.require_passkey,
         rotate_secret: false,
     };
     Ok(Json(admin::update_application(&admin, store, app, update).await?.0.into()))

@@ -51,6 +51,8 @@ struct AppFields {
     post_logout_redirect_uris: String,
     backchannel_logout_uri: String,
     id_token_signing_alg: String,
+    require_mfa: bool,
+    require_passkey: bool,
 }
 
 impl Default for AppFields {
@@ -71,6 +73,8 @@ impl Default for AppFields {
             post_logout_redirect_uris: String::new(),
             backchannel_logout_uri: String::new(),
             id_token_signing_alg: Algorithm::default().as_str().to_string(),
+            require_mfa: false,
+            require_passkey: false,
         }
     }
 }
@@ -114,6 +118,8 @@ impl AppFields {
             post_logout_redirect_uris: join(&app.oidc.post_logout_redirect_uris),
             backchannel_logout_uri: app.oidc.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_string()).unwrap_or_default(),
             id_token_signing_alg: app.oidc.id_token_signing_alg.as_str().to_string(),
+            require_mfa: app.require_mfa,
+            require_passkey: app.require_passkey,
         }
     }
 
@@ -132,6 +138,8 @@ impl AppFields {
             post_logout_redirect_uris: form.text(c, "post_logout_redirect_uris")?,
             backchannel_logout_uri: form.text(c, "backchannel_logout_uri")?,
             id_token_signing_alg: form.text(c, "id_token_signing_alg")?,
+            require_mfa: form.checked("require_mfa"),
+            require_passkey: form.checked("require_passkey"),
         })
     }
 
@@ -226,6 +234,8 @@ pub async fn create(ConsolePost(c, form): ConsolePost) -> Outcome {
         allow_insecure_redirect_uris: f.allow_insecure_redirect_uris,
         lifetimes: parsed.lifetimes,
         oidc: parsed.oidc,
+        require_mfa: f.require_mfa,
+        require_passkey: f.require_passkey,
     };
     match admin::create_application(&c.admin, c.store(), input).await {
         Ok((app, secret)) => show_secret_next(&c, &app, &secret, "created"),
@@ -318,6 +328,8 @@ pub async fn update(Path(id): Path<String>, ConsolePost(c, form): ConsolePost) -
         access_token_lifetime: Some(parsed.lifetimes.access_token),
         refresh_token_lifetime: Some(parsed.lifetimes.refresh_token),
         oidc: parsed.oidc,
+        require_mfa: Some(f.require_mfa),
+        require_passkey: Some(f.require_passkey),
         rotate_secret: false,
     };
     match admin::update_application(&c.admin, c.store(), app.clone(), update).await.map(|(app, _)| app) {

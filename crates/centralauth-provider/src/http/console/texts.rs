@@ -160,6 +160,10 @@ pub struct ConsoleTexts {
     pub remove_factor_question: &'static str,
     pub reset_factors: &'static str,
     pub reset_factors_question: &'static str,
+    // The application's sign-in policy (issue #15, helper policy).
+    pub sign_in_policy: &'static str,
+    pub require_mfa: &'static str,
+    pub require_passkey: &'static str,
     notices: &'static [(&'static str, &'static str)],
     /// The domain's English reasons with their translation (empty for English).
     reasons: &'static [(&'static str, &'static str)],
@@ -320,6 +324,9 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     remove_factor_question: "Remove this factor? The user's sessions end. Factor of",
     reset_factors: "Remove all factors",
     reset_factors_question: "Remove all second factors, passkeys and recovery codes? The user's sessions end, and they sign in with the password alone until they enrol again. Factors of",
+    sign_in_policy: "Sign-in policy",
+    require_mfa: "Require a second factor (a one-time code or a passkey) before the application gets a sign-in",
+    require_passkey: "Require a passkey with user verification (implies a second factor)",
     notices: &[
         ("created", "Created."),
         ("saved", "Saved."),
@@ -491,6 +498,9 @@ pub static DE: ConsoleTexts = ConsoleTexts {
     remove_factor_question: "Diesen Faktor entfernen? Die Sitzungen des Benutzers enden. Faktor von",
     reset_factors: "Alle Faktoren entfernen",
     reset_factors_question: "Alle zweiten Faktoren, Passkeys und Wiederherstellungscodes entfernen? Die Sitzungen des Benutzers enden, und er meldet sich nur mit dem Passwort an, bis er wieder einen Faktor einrichtet. Faktoren von",
+    sign_in_policy: "Anmelderichtlinie",
+    require_mfa: "Zweiten Faktor verlangen (Einmalcode oder Passkey), bevor die Anwendung eine Anmeldung erhält",
+    require_passkey: "Passkey mit Benutzerverifizierung verlangen (schließt einen zweiten Faktor ein)",
     notices: &[
         ("created", "Angelegt."),
         ("saved", "Gespeichert."),

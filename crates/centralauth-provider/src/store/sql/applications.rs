@@ -34,6 +34,8 @@ hot_path_row! {
         post_logout_redirect_uris: String,
         backchannel_logout_uri: String,
         id_token_signing_alg: String,
+        require_mfa: bool,
+        require_passkey: bool,
         created_at: i64,
     }
 }
@@ -57,6 +59,8 @@ impl From<ApplicationRow> for Application {
                 backchannel_logout_uri: RedirectUri::parse(&r.backchannel_logout_uri).ok(),
                 id_token_signing_alg: Algorithm::parse(&r.id_token_signing_alg).unwrap_or_default(),
             },
+            require_mfa: r.require_mfa,
+            require_passkey: r.require_passkey,
             created_at: r.created_at,
         }
     }
@@ -69,7 +73,7 @@ macro_rules! select_application {
             "SELECT id, name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
              allow_insecure_redirect_uris, allow_introspection_get, \
              access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, \
-             id_token_signing_alg, created_at FROM applications ",
+             id_token_signing_alg, require_mfa, require_passkey, created_at FROM applications ",
             $where
         )
     };
@@ -84,8 +88,8 @@ impl ApplicationStore for SqlStore {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO applications (name, client_id, client_secret_digest, redirect_uris, redirect_uri_match, pkce, \
              access_token_lifetime, refresh_token_lifetime, post_logout_redirect_uris, backchannel_logout_uri, id_token_signing_alg, \
-             created_at, allow_insecure_redirect_uris, allow_introspection_get) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+             created_at, allow_insecure_redirect_uris, allow_introspection_get, require_mfa, require_passkey) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(&app.name)
         .bind(app.client_id.as_str())
@@ -101,6 +105,8 @@ impl ApplicationStore for SqlStore {
         .bind(now)
         .bind(app.allow_insecure_redirect_uris)
         .bind(app.allow_introspection_get)
+        .bind(app.require_mfa)
+        .bind(app.require_passkey)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_or_other(e, "client_id"))?;
@@ -116,6 +122,8 @@ impl ApplicationStore for SqlStore {
             allow_introspection_get: app.allow_introspection_get,
             lifetimes: app.lifetimes,
             oidc: app.oidc.clone(),
+            require_mfa: app.require_mfa,
+            require_passkey: app.require_passkey,
             created_at: now,
         };
         write_effects(&mut tx, &effects::application_created(actor, &created), self.clock.now()).await?;
@@ -156,7 +164,8 @@ impl ApplicationStore for SqlStore {
         sqlx::query(
             "UPDATE applications SET name = $1, client_secret_digest = $2, redirect_uris = $3, redirect_uri_match = $4, pkce = $5, \
              access_token_lifetime = $6, refresh_token_lifetime = $7, post_logout_redirect_uris = $8, backchannel_logout_uri = $9, \
-             id_token_signing_alg = $10, allow_insecure_redirect_uris = $11, allow_introspection_get = $12 WHERE id = $13",
+             id_token_signing_alg = $10, allow_insecure_redirect_uris = $11, allow_introspection_get = $12, \
+             require_mfa = $13, require_passkey = $14 WHERE id = $15",
         )
         .bind(&app.name)
         .bind(&app.client_secret_digest.0)
@@ -170,6 +179,8 @@ impl ApplicationStore for SqlStore {
         .bind(app.oidc.id_token_signing_alg.as_str())
         .bind(app.allow_insecure_redirect_uris)
         .bind(app.allow_introspection_get)
+        .bind(app.require_mfa)
+        .bind(app.require_passkey)
         .bind(app.id.0)
         .execute(&mut *tx)
         .await?;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use super::{HotPathTx, SqlStore};
 use crate::domain::application::ApplicationId;
 use crate::domain::clock::UnixTime;
+use crate::domain::mfa::Amr;
 use crate::domain::scope::Scope;
 use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
@@ -29,6 +30,7 @@ hot_path_row! {
         auth_time: i64,
         nonce: Option<String>,
         sid: Option<String>,
+        amr: String,
     }
 }
 
@@ -47,6 +49,7 @@ hot_path_row! {
         membership_active: Option<bool>,
         auth_time: i64,
         sid: Option<String>,
+        amr: String,
         family_created_at: i64,
     }
 }
@@ -96,6 +99,7 @@ impl RefreshRow {
             membership_active: self.membership_active,
             auth_time: self.auth_time,
             sid: self.sid,
+            amr: Amr::parse(&self.amr),
             family_created_at: self.family_created_at,
         };
         (self.family_id, self.access_token_digest, grant)
@@ -215,7 +219,7 @@ impl GrantStore for SqlStore {
     async fn insert_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_digest, application_id, user_id, redirect_uri, scope, code_challenge, auth_time, expires_at, \
-             nonce, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             nonce, sid, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&code.digest.0)
         .bind(code.grant.application_id.0)
@@ -227,6 +231,7 @@ impl GrantStore for SqlStore {
         .bind(code.grant.expires_at)
         .bind(&code.nonce)
         .bind(&code.sid)
+        .bind(code.amr.to_string())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -245,7 +250,7 @@ impl GrantStore for SqlStore {
             .fetch_optional(
                 "UPDATE authorization_codes SET consumed_at = $1 \
                  WHERE code_digest = $2 AND application_id = $3 AND consumed_at IS NULL \
-                 RETURNING user_id, redirect_uri, scope, code_challenge, expires_at, auth_time, nonce, sid",
+                 RETURNING user_id, redirect_uri, scope, code_challenge, expires_at, auth_time, nonce, sid, amr",
                 &[Arg::Int(now), Arg::Bytes(&code.0), Arg::Int(app.0)],
             )
             .await?;
@@ -284,8 +289,8 @@ impl GrantStore for SqlStore {
         let scope = grant.scope.to_string();
         let (family_id,): (i64,) = tx
             .fetch_optional(
-                "INSERT INTO token_families (application_id, user_id, scope, auth_time, sid, created_at, expires_at) \
-                 SELECT application_id, user_id, scope, auth_time, sid, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
+                "INSERT INTO token_families (application_id, user_id, scope, auth_time, sid, amr, created_at, expires_at) \
+                 SELECT application_id, user_id, scope, auth_time, sid, amr, $1, $2 FROM authorization_codes WHERE code_digest = $3 RETURNING id",
                 &[Arg::Int(now), Arg::Int(tokens.refresh_expires_at), Arg::Bytes(&code.0)],
             )
             .await?
@@ -294,7 +299,14 @@ impl GrantStore for SqlStore {
             .await?;
         insert_pair(&mut tx, family_id, &scope, now, tokens, IfStored::Fail).await?;
         tx.commit().await?;
-        Ok(CodeExchange::Issued { user_id: grant.user_id, scope: grant.scope, auth_time: row.auth_time, nonce: row.nonce, sid: row.sid })
+        Ok(CodeExchange::Issued {
+            user_id: grant.user_id,
+            scope: grant.scope,
+            auth_time: row.auth_time,
+            nonce: row.nonce,
+            sid: row.sid,
+            amr: Amr::parse(&row.amr),
+        })
     }
 
     async fn rotate_refresh_token(
@@ -313,7 +325,7 @@ impl GrantStore for SqlStore {
                 .fetch_optional(
                     "SELECT r.family_id, r.access_token_digest, r.scope, r.expires_at, r.rotated_at, r.revoked_at, \
                      f.revoked_at AS family_revoked_at, f.user_id, u.is_active AS user_active, m.is_active AS membership_active, \
-                     f.auth_time, f.sid, f.created_at AS family_created_at \
+                     f.auth_time, f.sid, f.amr, f.created_at AS family_created_at \
                      FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id JOIN users u ON u.id = f.user_id \
                      LEFT JOIN memberships m ON m.application_id = f.application_id AND m.user_id = f.user_id \
                      WHERE r.token_digest = $1 AND f.application_id = $2",
@@ -346,6 +358,7 @@ impl GrantStore for SqlStore {
                         access_expires_at: issued.expires_at,
                         auth_time: grant.auth_time,
                         sid: grant.sid,
+                        amr: grant.amr,
                     });
                 }
                 Ok(RefreshDecision::Rotate { scope, refresh_expires_at }) => {
@@ -375,6 +388,7 @@ impl GrantStore for SqlStore {
                         access_expires_at: tokens.access_expires_at,
                         auth_time: grant.auth_time,
                         sid: grant.sid,
+                        amr: grant.amr,
                     });
                 }
             }

@@ -3,7 +3,9 @@
 //! redirect; the others are redirected to the client with `error` and `state` (§4.1.2.1). No
 //! consent screen: these are first-party applications, as in the original. OpenID Connect adds
 //! `nonce`, `prompt` (`none`, `login`; `consent` and `select_account` need nothing here),
-//! `max_age` and `login_hint`; request objects are refused as unsupported.
+//! `max_age`, `login_hint` and `acr_values`; request objects are refused as unsupported. A
+//! session that proved less than the application's policy or `acr_values` ask is sent to the
+//! second-step page first (step-up), which brings it back here.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -11,11 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use centralauth_wire::OAuthErrorCode;
 use url::Url;
 
-use crate::domain::grants::authorization_code::{self, AuthorizationRequest};
+use crate::domain::grants::authorization_code::{self, Authorization, AuthorizationRequest};
+use crate::domain::mfa::Requirement;
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::redirect_uri;
 use crate::domain::scope::Scope;
 use crate::http::error::PageError;
+use crate::http::account::login::SECOND_STEP_PATH;
 use crate::http::shared::{MaybeSession, PageForm, ParamError, Params};
 use crate::http::i18n::Lang;
 use crate::http::state::AppState;
@@ -187,6 +191,10 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
         Ok(p) => p,
         Err(e) => return client.error(OAuthErrorCode::InvalidRequest, Some(e)),
     };
+    let acr_values = match single("acr_values") {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let max_age = match max_age.map(str::parse::<i64>) {
         None => None,
         Some(Ok(seconds)) if seconds >= 0 => Some(seconds),
@@ -224,11 +232,25 @@ async fn authorize(state: AppState, t: &'static crate::http::i18n::Texts, sessio
         scope,
         code_challenge,
         nonce: nonce.map(str::to_string),
+        acr_required: acr_values.map_or(Requirement::None, Requirement::of_acr_values),
     };
-    match authorization_code::issue_code(state.store.as_ref(), &app, session.user_id, session.auth_time, session.sid.as_deref(), &request, now)
-        .await
-    {
-        Ok(code) => client.to(&[("code", code.expose())]),
+    match authorization_code::issue_code(state.store.as_ref(), &app, &session, &request, now).await {
+        Ok(Authorization::Code(code)) => client.to(&[("code", code.expose())]),
+        // OpenID Connect Core §3.1.2.6: without interaction the sign-in cannot be made
+        // stronger; `login_required` as for no session at all, since what is missing is an
+        // authentication step, and a client handles both alike (it asks again interactively).
+        Ok(Authorization::StepUp(_)) if prompt.none => client.to(&[("error", "login_required")]),
+        Ok(Authorization::StepUp(required)) => {
+            // The whole request comes back after the step, and is judged again then (the
+            // step-up's session has a new auth_time, so max_age holds).
+            let here = format!("{}/o/authorize/?{}", state.settings.prefix, query_without(&params, &[]));
+            let mut verify = url::form_urlencoded::Serializer::new(String::new());
+            verify.append_pair("next", &here);
+            if let Some(require) = required.step_up_param() {
+                verify.append_pair("require", require);
+            }
+            Redirect::to(&format!("{SECOND_STEP_PATH}?{}", verify.finish())).into_response_found()
+        }
         // The original shows this as a page (400), not as a redirect to the client.
         Err(crate::domain::Error::AccessDenied) => {
             PageError::new(StatusCode::BAD_REQUEST, t, Some("access_denied"), t.not_member).into_response()
