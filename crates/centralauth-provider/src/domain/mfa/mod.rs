@@ -5,6 +5,8 @@
 //! `recovery`); passkeys (`passkey`); a sign-in between its steps and the session each step
 //! leaves behind (`domain::login`).
 
+pub mod passkey;
+
 use std::fmt;
 
 use super::clock::UnixTime;

@@ -56,6 +56,7 @@ pub trait Store:
     + ApiTokenStore
     + FactorStore
     + SignInFlowStore
+    + PasskeyStore
     + Send
     + Sync
 {
@@ -78,6 +79,7 @@ impl<T> Store for T where
         + ApiTokenStore
         + FactorStore
         + SignInFlowStore
+        + PasskeyStore
         + Send
         + Sync
 {
