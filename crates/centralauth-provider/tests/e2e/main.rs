@@ -15,6 +15,7 @@ mod flows;
 mod import_django;
 mod memory;
 mod oidc;
+mod passkeys;
 mod protocol;
 mod security_metrics;
 mod storage;
