@@ -14,7 +14,9 @@ import json
 import os
 import secrets
 import socket
+import threading
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -32,8 +34,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-component-update", "--disable-sync"]
 PIA, PIA_PASSWORD = "pia", "pia-Password-1"
 STRICT_CLIENT, STRICT_SECRET = "strict-client", "strict-secret-0123456789abcdef"
-# Never reached: the browser's request to it is answered by the test (page.route).
-CALLBACK = "http://127.0.0.1:9/passkey-callback"
 
 
 def free_port():
@@ -72,6 +72,33 @@ def ours(request, tmp_path):
 
 
 @pytest.fixture
+def callback():
+    """The application's redirect URI: a local server that records the URLs it is sent to."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/passkey-callback"):
+                seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"callback reached")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = "http://127.0.0.1:{}/passkey-callback".format(server.server_address[1])
+    server.seen = seen
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def page():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail("Chromium not found at {} (Debian package chromium; .ci/run installs it)".format(CHROMIUM))
@@ -84,6 +111,14 @@ def page():
         authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
             "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
             "isUserVerified": True, "automaticPresenceSimulation": True}})["authenticatorId"]
+        # With automatic presence, the virtual authenticator answers a conditional (autofill)
+        # request at once, as if the user had picked the passkey from the username field's
+        # autofill: the sign-in page would sign in by itself. The tests that type a password
+        # turn conditional mediation off; the one that tests it turns it on (sessionStorage).
+        page.add_init_script("""try {
+            if (window.PublicKeyCredential && sessionStorage.getItem("conditional-ui") !== "on")
+                PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+        } catch (e) {}""")
         page.authenticator = lambda: cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
         yield page
         browser.close()
@@ -139,10 +174,18 @@ def test_a_registered_passkey_signs_in_without_a_password(ours, page):
     shot(page, "passkeys-02-sign-in-page")
     with page.expect_navigation(url="**/account/"):
         page.click("#passkey-sign-in-button")
-    assert page.input_value("#password") if page.locator("#password").count() else True
     assert signed_in_as_pia(page, ours), page.url
     shot(page, "passkeys-03-signed-in-with-passkey")
     assert page.authenticator()[0]["signCount"] >= 1
+
+    # Conditional mediation: the passkey offered in the username field's autofill (picked at once
+    # by the virtual authenticator) signs in without a click.
+    sign_out(page, ours)
+    page.evaluate("sessionStorage.setItem('conditional-ui', 'on')")
+    with page.expect_navigation(url="**/account/"):
+        page.goto(ours.base_url + "/account/login/")
+    assert signed_in_as_pia(page, ours), page.url
+    assert page.authenticator()[0]["signCount"] >= 2
 
 
 def test_a_passkey_is_the_second_step_after_the_password(ours, page):
@@ -170,7 +213,8 @@ def id_token_claims(token):
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_an_application_requiring_a_passkey_gets_a_code_only_after_the_passkey_step(ours, page):
+def test_an_application_requiring_a_passkey_gets_a_code_only_after_the_passkey_step(ours, page, callback):
+    CALLBACK = callback.url
     # Written against `app create --require-passkey` (the policy part of #15).
     ours.cli("app", "create", "Strict", "--client-id", STRICT_CLIENT, "--client-secret-stdin", "--redirect-uri", CALLBACK,
              "--require-passkey", stdin=STRICT_SECRET + "\n")
@@ -179,13 +223,7 @@ def test_an_application_requiring_a_passkey_gets_a_code_only_after_the_passkey_s
     sign_in_with_password(page, ours)
     register_passkey(page, ours)
 
-    codes = []
-
-    def callback(route):
-        codes.append(route.request.url)
-        route.fulfill(status=200, content_type="text/plain", body="callback reached")
-
-    page.route(CALLBACK + "**", callback)
+    codes = callback.seen
     verifier, challenge = pkce()
     query = urllib.parse.urlencode({"response_type": "code", "client_id": STRICT_CLIENT, "redirect_uri": CALLBACK, "scope": "openid",
                                     "state": "s-1", "nonce": "n-1", "code_challenge": challenge, "code_challenge_method": "S256"})
@@ -194,10 +232,11 @@ def test_an_application_requiring_a_passkey_gets_a_code_only_after_the_passkey_s
     assert "/account/login/verify/" in page.url and "require=passkey" in page.url, page.url
     page.wait_for_selector("#passkey-step:not([hidden])")
     shot(page, "passkeys-05-step-up")
-    with page.expect_request(CALLBACK + "**"):
+    with page.expect_navigation(url=CALLBACK + "**"):
         page.click("#passkey-step-button")
     assert len(codes) == 1, codes
     params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(codes[0]).query))
+    shot(page, "passkeys-06-code-issued")
     assert params["state"] == "s-1"
     token = requests.post(ours.url("/o/token/"), data={
         "grant_type": "authorization_code", "code": params["code"], "redirect_uri": CALLBACK, "client_id": STRICT_CLIENT,
