@@ -290,6 +290,8 @@ pub struct StepFragment<'a> {
     pub t: &'static Texts,
     pub csrf_token: &'a str,
     pub next: &'a str,
+    /// The user has a passkey: without one the page offers none.
+    pub has_passkeys: bool,
 }
 
 /// The passkey part of the security page (`templates/passkeys/security.html`, included there).
@@ -318,8 +320,10 @@ mod tests {
     #[test]
     fn the_fragments_render_with_the_pages_fields_and_load_the_script() {
         for t in [&EN, &DE] {
-            let step = StepFragment { t, csrf_token: "tok&en", next: "/next" }.render().unwrap();
+            let step = StepFragment { t, csrf_token: "tok&en", next: "/next", has_passkeys: true }.render().unwrap();
             assert!(step.contains("data-csrf-token=\"tok&#38;en\"") && step.contains("/static/passkeys.js") && step.contains(t.passkey_use), "{step}");
+            let without = StepFragment { t, csrf_token: "token", next: "/next", has_passkeys: false }.render().unwrap();
+            assert!(!without.contains("passkey-step"), "no passkey offered to a user without one: {without}");
             let security = SecurityFragment { t, csrf_token: "token", next: "/next" }.render().unwrap();
             assert!(security.contains("id=\"passkey-name\"") && security.contains(t.passkey_add), "{security}");
         }
