@@ -119,6 +119,7 @@ def page():
             if (window.PublicKeyCredential && sessionStorage.getItem("conditional-ui") !== "on")
                 PublicKeyCredential.isConditionalMediationAvailable = async () => false;
         } catch (e) {}""")
+        page.cdp, page.authenticator_id = cdp, authenticator
         page.authenticator = lambda: cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
         yield page
         browser.close()
@@ -244,3 +245,27 @@ def test_an_application_requiring_a_passkey_gets_a_code_only_after_the_passkey_s
     assert token.status_code == 200, token.text
     amr = id_token_claims(token.json()["id_token"])["amr"]
     assert ("hwk" in amr or "swk" in amr) and "user" in amr, amr
+
+
+def test_a_passkey_whose_sign_counter_goes_backwards_is_refused(ours, page):
+    sign_in_with_password(page, ours)
+    register_passkey(page, ours)
+    sign_out(page, ours)
+    page.goto(ours.base_url + "/account/login/")
+    with page.expect_navigation(url="**/account/"):
+        page.click("#passkey-sign-in-button")
+    sign_out(page, ours)
+
+    # A copy of the key as it was before its last use (a cloned authenticator): its counter is
+    # behind the one the provider saw.
+    [credential] = page.authenticator()
+    assert credential["signCount"] >= 1
+    page.cdp.send("WebAuthn.removeCredential", {"authenticatorId": page.authenticator_id, "credentialId": credential["credentialId"]})
+    page.cdp.send("WebAuthn.addCredential", {"authenticatorId": page.authenticator_id, "credential": {**credential, "signCount": 0}})
+    page.goto(ours.base_url + "/account/login/")
+    page.click("#passkey-sign-in-button")
+    error = page.wait_for_selector("#passkey-sign-in-error:not([hidden])")
+    assert "could not be verified" in error.inner_text(), error.inner_text()
+    shot(page, "passkeys-07-cloned-key-refused")
+    assert not signed_in_as_pia(page, ours)
+    assert "sign counter went backwards" in ours.server.log()
