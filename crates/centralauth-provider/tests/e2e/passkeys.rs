@@ -226,3 +226,82 @@ async fn a_replayed_or_unknown_ceremony_and_an_unknown_passkey_are_refused() {
     assert_json_error(status, &body, StatusCode::BAD_REQUEST, "expired_request");
     assert_eq!(p.db.scalar("SELECT COUNT(*) FROM sessions").await, 0, "nobody signed in");
 }
+
+/// A stored passkey (webauthn-rs's JSON) with this credential id; its key is never used, since
+/// the refusals tested here come before any signature is checked.
+fn stored_passkey(credential_id: &[u8]) -> String {
+    use base64::Engine;
+    let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(credential_id);
+    let (x, y) = (vec![7u8; 32], vec![9u8; 32]);
+    let passkey = json!({ "cred": {
+        "cred_id": id,
+        "cred": { "type_": "ES256", "key": { "EC_EC2": { "curve": "SECP256R1", "x": x, "y": y } } },
+        "counter": 0, "user_verified": true, "backup_eligible": false, "backup_state": false,
+        "registration_policy": "required",
+        "extensions": { "cred_protect": "NotRequested", "hmac_create_secret": "NotRequested" },
+        "attestation": { "data": "None", "metadata": "None" }, "attestation_format": "none"
+    }});
+    let parsed: Result<webauthn_rs::prelude::Passkey, _> = serde_json::from_value(passkey.clone());
+    assert!(parsed.is_ok(), "webauthn-rs reads the stored form: {parsed:?}");
+    passkey.to_string()
+}
+
+async fn give_passkey(p: &TestProvider, username: &str, credential_id: &[u8]) {
+    let hex: String = credential_id.iter().map(|b| format!("{b:02x}")).collect();
+    let blob = if backend_is_postgres() { format!("decode('{hex}', 'hex')") } else { format!("X'{hex}'") };
+    p.db.execute(&format!(
+        "INSERT INTO user_factors (user_id, kind, name, created_at, credential_id, credential) \
+         SELECT id, 'passkey', 'key of {username}', 1, {blob}, '{}' FROM users WHERE username = '{username}'",
+        stored_passkey(credential_id)
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn the_second_step_refuses_another_users_passkey_and_keeps_the_sign_in_waiting() {
+    let p = TestProvider::start_with(&["--public-url", "http://localhost"]).await;
+    p.create_user("bob", BOB_PASSWORD).await;
+    p.create_user("carol", "carol-Password-1").await;
+    give_passkey(&p, "bob", &[1; 32]).await;
+    give_passkey(&p, "carol", &[2; 32]).await;
+
+    // Bob's password is right; his second step is due.
+    let mut jar = Jar(Vec::new());
+    let token = sign_in_page_token(&p, &mut jar).await;
+    let response = http()
+        .post(p.url("/account/login/"))
+        .header(COOKIE, jar.header())
+        .form(&[("csrf_token", token.as_str()), ("next", "/account/"), ("username", "bob"), ("password", BOB_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    jar.take(&response);
+    assert!(jar.get("centralauth_sign_in").is_some(), "the second step's cookie");
+
+    // The options name Bob's passkey only.
+    let response = http()
+        .post(p.url("/account/passkeys/authenticate/options"))
+        .header(COOKIE, jar.header())
+        .header("X-CSRF-Token", &token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    jar.take(&response);
+    let options: Value = response.json().await.unwrap();
+    let allowed: Vec<&str> = options["publicKey"]["allowCredentials"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(allowed, ["AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"], "{options}");
+
+    // Carol's passkey offered for Bob's second step: refused, nothing signed in, and Bob's
+    // sign-in still waits for a right second step.
+    let mut assertion = unknown_assertion();
+    assertion["id"] = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI".into();
+    assertion["rawId"] = assertion["id"].clone();
+    let (status, body) = post_json(&p, "/account/passkeys/authenticate", &jar.header(), Some(&token), assertion.to_string().into_bytes()).await;
+    assert_json_error(status, &body, StatusCode::FORBIDDEN, "access_denied");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM sessions").await, 0, "nobody signed in");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM sign_in_flows WHERE purpose = 'second_step'").await, 1, "the sign-in waits");
+    assert_eq!(p.db.scalar("SELECT COUNT(*) FROM user_factors WHERE last_used_at IS NOT NULL").await, 0, "no passkey marked used");
+}
