@@ -279,6 +279,10 @@ pub async fn finish_authentication<S: PasskeyStore + SignInFlowStore + UserStore
         Err(StoreError::NotFound) => return Err(PasskeyError::UnknownCredential),
         Err(e) => return Err(e.into()),
     }
+    if next.is_some() {
+        // A sign-in of its own (the password's sign-in records it otherwise): the user's last login.
+        store.record_login(user.id, now, None).await?;
+    }
     let key = if result.backup_eligible() { Method::Swk } else { Method::Hwk };
     Ok(Proven { user, amr: Amr::of(&[key, Method::User]), next })
 }
