@@ -930,3 +930,49 @@ async fn a_totp_step_is_claimed_once_and_only_forward_and_a_recovery_code_is_con
     assert!(!store.consume_recovery_code(alice.id, &codes[1], 5, &actor()).await.unwrap(), "replaced codes are gone");
     assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 1);
 }
+
+/// A webauthn-rs passkey with this credential id (its key is never used by the store).
+fn passkey(credential_id: &[u8]) -> webauthn_rs::prelude::Passkey {
+    use base64::Engine;
+    serde_json::from_value(serde_json::json!({ "cred": {
+        "cred_id": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(credential_id),
+        "cred": { "type_": "ES256", "key": { "EC_EC2": { "curve": "SECP256R1", "x": vec![7u8; 32], "y": vec![9u8; 32] } } },
+        "counter": 0, "user_verified": true, "backup_eligible": false, "backup_state": false, "registration_policy": "required",
+        "extensions": { "cred_protect": "NotRequested", "hmac_create_secret": "NotRequested" },
+        "attestation": { "data": "None", "metadata": "None" }, "attestation_format": "none"
+    }}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_passkey_credential_is_registered_once_and_each_user_keeps_one_webauthn_handle() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
+
+    // The first registration fixes the handle; later candidates do not change it.
+    let handle = store.passkey_user_handle(alice.id, [1; 16]).await.unwrap();
+    assert_eq!(handle, [1; 16]);
+    assert_eq!(store.passkey_user_handle(alice.id, [2; 16]).await.unwrap(), [1; 16]);
+    assert_eq!(store.find_user_by_passkey_handle(&[1; 16]).await.unwrap(), Some(alice.id));
+    assert_eq!(store.find_user_by_passkey_handle(&[2; 16]).await.unwrap(), None);
+
+    let added = store.insert_passkey(alice.id, "laptop", &passkey(&[5; 32]), 100, &actor()).await.unwrap();
+    assert_eq!((added.name.as_str(), added.last_used_at), ("laptop", None));
+    // The same credential id, for anyone: refused, nothing written.
+    for owner in [alice.id, bob.id] {
+        assert!(matches!(store.insert_passkey(owner, "copy", &passkey(&[5; 32]), 101, &actor()).await, Err(StoreError::Conflict(_))));
+    }
+    assert!(store.list_passkeys(bob.id).await.unwrap().is_empty());
+    let found = store.find_passkey(&[5; 32]).await.unwrap().unwrap();
+    assert_eq!((found.summary.user_id, found.credential.cred_id().as_slice()), (alice.id, &[5u8; 32][..]));
+    assert!(store.find_passkey(&[6; 32]).await.unwrap().is_none());
+
+    store.record_passkey_use(added.id, &found.credential, 200).await.unwrap();
+    assert_eq!(store.list_passkeys(alice.id).await.unwrap()[0].summary.last_used_at, Some(200));
+    assert!(matches!(store.record_passkey_use(added.id + 100, &found.credential, 200).await, Err(StoreError::NotFound)));
+    let listed = store.list_factors(alice.id).await.unwrap();
+    assert_eq!(listed.len(), 1, "a passkey is one of the user's factors");
+    let audit = store.recent_audit(10).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "mfa.enrol").count(), 1, "one enrolment audited");
+}

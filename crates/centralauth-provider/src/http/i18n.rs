@@ -32,6 +32,16 @@ pub struct Texts {
     pub open_console: &'static str,
     /// Strong sign-in: the second step, the security page, TOTP and recovery codes.
     pub totp: &'static TotpTexts,
+    // Passkeys (templates/passkeys/, static/passkeys.js).
+    pub passkey_sign_in: &'static str,
+    pub passkey_use: &'static str,
+    pub passkeys_title: &'static str,
+    pub passkey_about: &'static str,
+    pub passkey_name: &'static str,
+    pub passkey_add: &'static str,
+    pub passkey_added: &'static str,
+    pub passkey_failed: &'static str,
+    pub passkey_needs_js: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -59,6 +69,16 @@ pub static EN: Texts = Texts {
     bad_logout_request: "The sign-out request is not valid: unknown application, id_token_hint or return address.",
     open_console: "Your applications, password and sessions",
     totp: &TOTP_EN,
+    // Passkeys.
+    passkey_sign_in: "Sign in with a passkey",
+    passkey_use: "Use a passkey",
+    passkeys_title: "Passkeys",
+    passkey_about: "A passkey signs you in without a password: your device asks for its PIN, fingerprint or face. It can also be your second step after the password.",
+    passkey_name: "Name of the new passkey",
+    passkey_add: "Add a passkey",
+    passkey_added: "The passkey was added.",
+    passkey_failed: "The passkey did not work:",
+    passkey_needs_js: "Passkeys need JavaScript in this browser.",
 };
 
 pub static DE: Texts = Texts {
@@ -86,6 +106,16 @@ pub static DE: Texts = Texts {
     bad_logout_request: "Die Abmeldeanfrage ist ungültig: unbekannte Anwendung, id_token_hint oder Rücksprungadresse.",
     open_console: "Ihre Anwendungen, Ihr Passwort und Ihre Sitzungen",
     totp: &TOTP_DE,
+    // Passkeys.
+    passkey_sign_in: "Mit einem Passkey anmelden",
+    passkey_use: "Passkey verwenden",
+    passkeys_title: "Passkeys",
+    passkey_about: "Mit einem Passkey melden Sie sich ohne Passwort an: Ihr Gerät fragt nach seiner PIN, dem Fingerabdruck oder dem Gesicht. Er kann auch der zweite Schritt nach dem Passwort sein.",
+    passkey_name: "Name des neuen Passkeys",
+    passkey_add: "Passkey hinzufügen",
+    passkey_added: "Der Passkey wurde hinzugefügt.",
+    passkey_failed: "Der Passkey hat nicht funktioniert:",
+    passkey_needs_js: "Passkeys benötigen JavaScript in diesem Browser.",
 };
 
 // --- Strong sign-in: the second step, the security page, TOTP and recovery codes ---

@@ -27,8 +27,9 @@ pub fn router(state: AppState) -> Router {
     // browsers are told to use nothing else for a year (RFC 6797). Not includeSubDomains: the
     // provider's host says nothing about its siblings.
     let hsts = state.settings.secure_cookies.then_some((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    // connect-src: the passkey script's fetch() calls to this origin (`static/passkeys.js`).
     let security_headers = [
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),

@@ -18,6 +18,7 @@ mod memory;
 mod mfa_admin;
 mod mfa_totp;
 mod oidc;
+mod passkeys;
 mod protocol;
 mod security_metrics;
 mod storage;

@@ -8,6 +8,7 @@
 pub mod recovery;
 pub mod step;
 pub mod totp;
+pub mod passkey;
 
 use std::fmt;
 

@@ -121,3 +121,32 @@ pub trait RecoveryCodeStore: Send + Sync {
     /// or one used already, perhaps by a concurrent request).
     async fn consume_recovery_code(&self, user: UserId, digest: &SecretDigest, now: UnixTime, actor: &Actor) -> StoreResult<bool>;
 }
+
+/// A user's passkey as stored: webauthn-rs's credential (public key, sign counter, backup
+/// flags), which is no secret, with the factor's row.
+#[derive(Debug, Clone)]
+pub struct StoredPasskey {
+    pub summary: FactorSummary,
+    pub credential: webauthn_rs::prelude::Passkey,
+}
+
+/// Passkeys (`domain::mfa::passkey`): the credentials in `user_factors` (kind `passkey`) and
+/// each user's WebAuthn user handle.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// The user's WebAuthn user handle, made from `candidate` if they have none yet (the first
+    /// registration); the same value ever after.
+    async fn passkey_user_handle(&self, user: UserId, candidate: [u8; 16]) -> StoreResult<[u8; 16]>;
+    /// The user whose handle this is.
+    async fn find_user_by_passkey_handle(&self, handle: &[u8]) -> StoreResult<Option<UserId>>;
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user: UserId) -> StoreResult<Vec<StoredPasskey>>;
+    /// The passkey with this credential id, whoever's it is.
+    async fn find_passkey(&self, credential_id: &[u8]) -> StoreResult<Option<StoredPasskey>>;
+    /// Stores a newly registered passkey with its audit entry (`mfa.enrol`), in one transaction.
+    /// `Conflict` when the credential id is registered already (to anyone).
+    async fn insert_passkey(&self, user: UserId, name: &str, credential: &webauthn_rs::prelude::Passkey, now: UnixTime, actor: &Actor) -> StoreResult<FactorSummary>;
+    /// Records a sign-in with the passkey: its credential as updated by the assertion (sign
+    /// counter, backup state) and the time. `NotFound` when it was removed meanwhile.
+    async fn record_passkey_use(&self, id: i64, credential: &webauthn_rs::prelude::Passkey, now: UnixTime) -> StoreResult<()>;
+}

@@ -58,6 +58,7 @@ pub trait Store:
     + SignInFlowStore
     + TotpStore
     + RecoveryCodeStore
+    + PasskeyStore
     + Send
     + Sync
 {
@@ -82,6 +83,7 @@ impl<T> Store for T where
         + SignInFlowStore
         + TotpStore
         + RecoveryCodeStore
+        + PasskeyStore
         + Send
         + Sync
 {

@@ -4,6 +4,7 @@
 pub mod login;
 pub mod second_step;
 pub mod security;
+pub mod passkeys;
 
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -22,4 +23,10 @@ pub fn routes() -> Routes {
         .write("/account/security/totp/", get(security::totp_form).post(security::enrol_totp))
         .write("/account/security/recovery-codes/", get(|| async { Redirect::to("/account/security/") }).post(security::regenerate_recovery_codes))
         .write("/account/security/factors/{id}/remove", post(security::remove_factor))
+        // Passkeys (JSON endpoints of static/passkeys.js).
+        .write("/account/passkeys/register/options", post(passkeys::register_options))
+        .write("/account/passkeys/register", post(passkeys::register))
+        .write("/account/passkeys/authenticate/options", post(passkeys::authenticate_options))
+        .write("/account/passkeys/authenticate", post(passkeys::authenticate))
+        .read("/static/passkeys.js", get(passkeys::script))
 }

@@ -21,6 +21,9 @@ pub const PRE_SESSION: CookieName = CookieName { plain: "centralauth_csrf", host
 /// A sign-in between its password and its second step (`domain::login::SignedIn`), and the
 /// WebAuthn ceremonies of sign-in: the flow's random id, its digest in `sign_in_flows`.
 pub const SIGN_IN_FLOW: CookieName = CookieName { plain: "centralauth_sign_in", host: "__Host-centralauth_sign_in" };
+/// A WebAuthn ceremony in progress (`domain::mfa::passkey`): the random id of its flow,
+/// SameSite=Strict and five minutes, so that only this browser, from this site, can finish it.
+pub const PASSKEY_CEREMONY: CookieName = CookieName { plain: "centralauth_passkey", host: "__Host-centralauth_passkey" };
 /// A new client secret on its way to the page that shows it once (`console::once`).
 pub const SECRET_ONCE: CookieName = CookieName { plain: "centralauth_secret_once", host: "__Host-centralauth_secret_once" };
 /// A new API token on its way to the page that shows it once (`console::once`).

@@ -9,6 +9,7 @@ mod applications;
 mod audit;
 mod events;
 mod factors;
+mod passkeys;
 mod grants;
 mod import;
 mod keys;
