@@ -1,5 +1,5 @@
 //! Passkeys: WebAuthn credentials in `user_factors` (kind `passkey`, credential id unique) and
-//! each user's WebAuthn user handle (`passkey_user_handles`, migration 0013).
+//! each user's WebAuthn user handle (`passkey_user_handles`, migration 0012).
 
 use async_trait::async_trait;
 use webauthn_rs::prelude::Passkey;
