@@ -350,10 +350,17 @@ async fn enrol_totp(p: &TestProvider, browser: &Browser) -> String {
     let response = browser
         .post_form(
             &p.url("/account/security/totp/"),
-            &[("csrf_token", &hidden_input(&html, "csrf_token")), ("name", "phone"), ("code", &code)],
+            &[
+                ("csrf_token", &hidden_input(&html, "csrf_token")),
+                ("enrolment", &hidden_input(&html, "enrolment")),
+                ("name", "phone"),
+                ("code", &code),
+            ],
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "enrolment with a first valid code");
+    // The first factor's confirmation shows the recovery codes, once.
+    assert_eq!(response.status(), StatusCode::OK, "enrolment with a first valid code");
+    assert!(response.text().await.unwrap().contains("class=\"recovery-code\""), "the recovery codes are shown");
     secret
 }
 
