@@ -112,6 +112,8 @@ pub enum InternalError {
     PasswordHash(String),
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("serialising an answer failed: {0}")]
+    Serialize(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

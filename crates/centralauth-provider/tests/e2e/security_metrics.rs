@@ -48,3 +48,41 @@ async fn failed_sign_ins_and_refused_api_tokens_are_counted_on_the_metrics_liste
     assert!(counted.contains(&("sign_in_failed".to_string(), 3.0)), "{counted:?}");
     assert!(counted.iter().any(|(event, n)| event == "api_token_rejected" && *n >= 1.0), "{counted:?}");
 }
+
+#[tokio::test]
+async fn wrong_second_step_codes_are_counted_as_security_events() {
+    let p = TestProvider::with_scene(&["--metrics-listen", "127.0.0.1:0"]).await;
+    let metrics = p.metrics.clone().expect("the provider says where its metrics are");
+    // alice enrols an authenticator app; its code comes from totp-rs at the wall clock's time
+    // (the provider runs as its own process, on the system clock).
+    let alice = browser_signed_in(&p, "alice", ALICE_PASSWORD).await;
+    let page = alice.get(&p.url("/account/security/totp/")).await.text().await.unwrap();
+    let secret = page.split("id=\"totp-secret\"").nth(1).and_then(|rest| rest.split('>').nth(1)).and_then(|rest| rest.split('<').next()).unwrap().trim();
+    let totp = totp_rs::Builder::new().with_secret(totp_rs::Secret::try_from_base32(secret).unwrap()).build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let form = [
+        ("csrf_token", hidden_input(&page, "csrf_token")),
+        ("enrolment", hidden_input(&page, "enrolment")),
+        ("name", "Phone".to_string()),
+        ("code", totp.generate(now).to_string()),
+    ];
+    let response = alice.post_form(&p.url("/account/security/totp/"), &form.each_ref().map(|(k, v)| (*k, v.as_str()))).await;
+    assert_eq!(response.status(), StatusCode::OK, "enrolled; the recovery codes are shown");
+
+    // Through the password, then two wrong codes (an hour away from now: not within the window).
+    let browser = Browser::new();
+    let page = browser.get(&p.url("/account/login/")).await.text().await.unwrap();
+    let form = [("csrf_token", hidden_input(&page, "csrf_token")), ("username", "alice".into()), ("password", ALICE_PASSWORD.into())];
+    let response = browser.post_form(&p.url("/account/login/"), &form.each_ref().map(|(k, v)| (*k, v.as_str()))).await;
+    assert_eq!(location(&response), "/account/login/verify/");
+    for _ in 0..2 {
+        let page = browser.get(&p.url("/account/login/verify/")).await.text().await.unwrap();
+        let form = [("csrf_token", hidden_input(&page, "csrf_token")), ("code", totp.generate(now + 3600).to_string())];
+        let response = browser.post_form(&p.url("/account/login/verify/"), &form.each_ref().map(|(k, v)| (*k, v.as_str()))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("not right"));
+    }
+    let counted = security_events(&metrics).await;
+    assert!(counted.contains(&("second_step_failed".to_string(), 2.0)), "{counted:?}");
+    assert!(!counted.iter().any(|(event, _)| event == "sign_in_failed"), "the password was right: {counted:?}");
+}

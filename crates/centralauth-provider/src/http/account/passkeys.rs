@@ -122,7 +122,7 @@ pub async fn register_options(State(state): State<AppState>, MaybeSession(sessio
         let user = state.store.find_user_by_id(session.user_id).await.map_err(|e| ApiError::from(Error::from(e)))?.ok_or_else(not_signed_in)?;
         let (options, flow) = passkey::start_registration(state.store.as_ref(), &rp, &user, &request.name, state.clock.now()).await?;
         // The continuation rides along with the ceremony, checked when it is used.
-        let mut body = serde_json::to_value(&options).map_err(|e| ApiError::from(Error::Internal(crate::domain::InternalError::Store(Box::new(e)))))?;
+        let mut body = options_json(&options)?;
         if let Some(next) = request.next.as_deref() {
             body["next"] = safe_next(Some(next)).into();
         }
@@ -208,7 +208,7 @@ pub async fn authenticate_options(State(state): State<AppState>, MaybeSession(se
             Mode::StepUp { session, .. } => Purpose::User(session.user_id),
         };
         let (options, flow) = passkey::start_authentication(state.store.as_ref(), &rp, purpose, state.clock.now()).await?;
-        let body = serde_json::to_value(&options).map_err(|e| ApiError::from(Error::Internal(crate::domain::InternalError::Store(Box::new(e)))))?;
+        let body = options_json(&options)?;
         Ok((flow, body))
     }
     .await;
@@ -310,6 +310,12 @@ pub async fn script() -> Response {
         include_str!("../../../static/passkeys.js"),
     )
         .into_response()
+}
+
+/// The ceremony's options as the JSON the script hands to `navigator.credentials`.
+fn options_json(options: &impl serde::Serialize) -> Result<serde_json::Value, ApiError> {
+    // webauthn-rs's option types always serialise; a failure would be a bug, answered as one.
+    serde_json::to_value(options).map_err(|e| ApiError::from(Error::Internal(crate::domain::InternalError::Serialize(e.to_string()))))
 }
 
 #[cfg(test)]
