@@ -143,10 +143,17 @@ def register_passkey(page, provider, name="Virtual key"):
     page.goto(provider.base_url + "/account/security/")
     page.wait_for_selector("#passkey-register-form:not([hidden])")
     page.fill("#passkey-name", name)
+    page.click("#passkey-register")
+    # A first factor comes with ten recovery codes, shown once before going on.
+    page.wait_for_selector("#passkey-recovery-codes:not([hidden])")
+    codes = page.locator("#passkey-recovery-codes .recovery-code").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10, codes
+    shot(page, "passkeys-00-recovery-codes")
     with page.expect_navigation():
-        page.click("#passkey-register")
+        page.click("#passkey-recovery-continue")
     page.wait_for_load_state()
     assert name in page.content(), "the security page lists the new passkey"
+    assert page.inner_text("#recovery-codes-left") == "10"
     credentials = page.authenticator()
     assert len(credentials) == 1 and credentials[0]["isResidentCredential"], credentials
 

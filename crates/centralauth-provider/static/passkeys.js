@@ -103,6 +103,24 @@
     startConditional();
   };
 
+  const showRecoveryCodes = (form, codes, then) => {
+    const section = document.getElementById("passkey-recovery-codes");
+    const list = section.querySelector("ol");
+    for (const code of codes) {
+      const item = document.createElement("li");
+      const text = document.createElement("code");
+      text.className = "recovery-code";
+      text.textContent = code;
+      item.appendChild(text);
+      list.appendChild(item);
+    }
+    form.hidden = true;
+    section.hidden = false;
+    const next = document.getElementById("passkey-recovery-continue");
+    next.href = then;
+    next.focus();
+  };
+
   const setUpRegistration = (form) => {
     const error = document.getElementById("passkey-register-error");
     const notice = document.getElementById("passkey-register-notice");
@@ -120,12 +138,18 @@
         const next = new URLSearchParams(window.location.search).get("next");
         const json = await call("/account/passkeys/register/options", token, { name: form.elements.name.value, next });
         const credential = await navigator.credentials.create({ publicKey: creationOptions(json) });
-        await call("/account/passkeys/register", token, registration(credential));
+        const done = await call("/account/passkeys/register", token, registration(credential));
         notice.textContent = form.dataset.added;
         notice.hidden = false;
         // Back to where the user was sent from (a step-up's enrolment), else the page again,
         // which lists the new passkey.
-        window.location.assign(json.next || window.location.pathname);
+        const then = json.next || window.location.pathname;
+        if (done.recovery_codes && done.recovery_codes.length) {
+          // A first factor's recovery codes: shown now, once, before going on.
+          showRecoveryCodes(form, done.recovery_codes, then);
+          return;
+        }
+        window.location.assign(then);
       } catch (e) {
         showError(error, form.dataset.failed, e);
         button.disabled = false;

@@ -957,11 +957,11 @@ async fn a_passkey_credential_is_registered_once_and_each_user_keeps_one_webauth
     assert_eq!(store.find_user_by_passkey_handle(&[1; 16]).await.unwrap(), Some(alice.id));
     assert_eq!(store.find_user_by_passkey_handle(&[2; 16]).await.unwrap(), None);
 
-    let added = store.insert_passkey(alice.id, "laptop", &passkey(&[5; 32]), 100, &actor()).await.unwrap();
+    let added = store.insert_passkey(alice.id, "laptop", &passkey(&[5; 32]), None, 100, &actor()).await.unwrap();
     assert_eq!((added.name.as_str(), added.last_used_at), ("laptop", None));
     // The same credential id, for anyone: refused, nothing written.
     for owner in [alice.id, bob.id] {
-        assert!(matches!(store.insert_passkey(owner, "copy", &passkey(&[5; 32]), 101, &actor()).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(store.insert_passkey(owner, "copy", &passkey(&[5; 32]), None, 101, &actor()).await, Err(StoreError::Conflict(_))));
     }
     assert!(store.list_passkeys(bob.id).await.unwrap().is_empty());
     let found = store.find_passkey(&[5; 32]).await.unwrap().unwrap();
@@ -975,4 +975,22 @@ async fn a_passkey_credential_is_registered_once_and_each_user_keeps_one_webauth
     assert_eq!(listed.len(), 1, "a passkey is one of the user's factors");
     let audit = store.recent_audit(10).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "mfa.enrol").count(), 1, "one enrolment audited");
+}
+
+#[tokio::test]
+async fn a_first_passkey_can_bring_its_recovery_codes_in_the_same_transaction() {
+    let f = fixture().await;
+    let store = f.store.as_ref();
+    let alice = user(store, "alice").await;
+    let codes = [Secret::generate().digest(), Secret::generate().digest(), Secret::generate().digest()];
+    store.insert_passkey(alice.id, "laptop", &passkey(&[6; 32]), Some(&codes), 100, &actor()).await.unwrap();
+    assert_eq!(store.count_recovery_codes(alice.id).await.unwrap(), 3);
+    assert!(store.consume_recovery_code(alice.id, &codes[1], 101, &actor()).await.unwrap(), "a code of the passkey's enrolment works");
+    let audit = store.recent_audit(10).await.unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "mfa.recovery_codes").count(), 1, "the codes audited with the enrolment");
+    // A refused registration (the credential is known) writes no codes either.
+    let bob = user(store, "bob").await;
+    let other = [Secret::generate().digest()];
+    assert!(store.insert_passkey(bob.id, "copy", &passkey(&[6; 32]), Some(&other), 102, &actor()).await.is_err());
+    assert_eq!(store.count_recovery_codes(bob.id).await.unwrap(), 0, "nothing half-written");
 }

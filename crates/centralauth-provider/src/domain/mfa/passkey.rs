@@ -15,10 +15,11 @@ use webauthn_rs::prelude::{
 
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::recovery::{self, RecoveryCode};
 use super::{Amr, FactorSummary, Method};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
-use crate::domain::ports::{FlowPurpose, PasskeyStore, SignInFlow, SignInFlowStore, StoreError, StoredPasskey, UserStore, AuditStore};
+use crate::domain::ports::{AuditStore, FactorStore, FlowPurpose, PasskeyStore, SignInFlow, SignInFlowStore, StoreError, StoredPasskey, UserStore};
 use crate::domain::secret::{Secret, SecretDigest};
 use crate::domain::user::{User, UserId};
 use crate::domain::Error;
@@ -136,10 +137,18 @@ pub async fn start_registration<S: PasskeyStore + SignInFlowStore + ?Sized>(
     Ok((options, flow))
 }
 
+/// A registered passkey, and the recovery codes to show once when it is the user's first factor.
+#[derive(Debug)]
+pub struct Registered {
+    pub factor: FactorSummary,
+    pub recovery_codes: Option<Vec<RecoveryCode>>,
+}
+
 /// Finishes a registration: the flow (used up whatever happens) must be `user`'s, the
 /// attestation must answer its challenge at this origin, and the credential must be new here.
-pub async fn finish_registration<S: PasskeyStore + SignInFlowStore + ?Sized>(
-    store: &S, rp: &Webauthn, flow_id: &str, user: &User, credential: &RegisterPublicKeyCredential, now: UnixTime) -> PasskeyResult<FactorSummary> {
+/// A user's first factor comes with recovery codes, as a first authenticator app does.
+pub async fn finish_registration<S: PasskeyStore + SignInFlowStore + FactorStore + ?Sized>(
+    store: &S, rp: &Webauthn, flow_id: &str, user: &User, credential: &RegisterPublicKeyCredential, now: UnixTime) -> PasskeyResult<Registered> {
     let flow = store.take_flow(&SecretDigest::of(flow_id), FlowPurpose::PasskeyRegistration, now).await?.ok_or(PasskeyError::FlowGone)?;
     if flow.user_id != Some(user.id) {
         // Another account's ceremony in this browser (signed out and in meanwhile).
@@ -154,10 +163,12 @@ pub async fn finish_registration<S: PasskeyStore + SignInFlowStore + ?Sized>(
         }
     })?;
     let actor = Actor::User(user.username.clone());
-    match store.insert_passkey(user.id, &state.name, &passkey, now, &actor).await {
-        Ok(summary) => {
-            tracing::info!(target: "centralauth::security", event = "passkey_registered", user = user.id.0, factor = summary.id, "passkey registered");
-            Ok(summary)
+    let codes = store.list_factors(user.id).await?.is_empty().then(recovery::generate);
+    let digests: Option<Vec<SecretDigest>> = codes.as_ref().map(|codes| codes.iter().map(RecoveryCode::digest).collect());
+    match store.insert_passkey(user.id, &state.name, &passkey, digests.as_deref(), now, &actor).await {
+        Ok(factor) => {
+            tracing::info!(target: "centralauth::security", event = "passkey_registered", user = user.id.0, factor = factor.id, "passkey registered");
+            Ok(Registered { factor, recovery_codes: codes })
         }
         Err(StoreError::Conflict(_)) => Err(PasskeyError::AlreadyRegistered),
         Err(e) => Err(e.into()),

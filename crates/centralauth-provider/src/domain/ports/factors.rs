@@ -143,9 +143,12 @@ pub trait PasskeyStore: Send + Sync {
     async fn list_passkeys(&self, user: UserId) -> StoreResult<Vec<StoredPasskey>>;
     /// The passkey with this credential id, whoever's it is.
     async fn find_passkey(&self, credential_id: &[u8]) -> StoreResult<Option<StoredPasskey>>;
-    /// Stores a newly registered passkey with its audit entry (`mfa.enrol`), in one transaction.
+    /// Stores a newly registered passkey with its audit entry (`mfa.enrol`) and, when given,
+    /// makes these digests the user's recovery codes (`mfa.recovery_codes`), in one transaction.
     /// `Conflict` when the credential id is registered already (to anyone).
-    async fn insert_passkey(&self, user: UserId, name: &str, credential: &webauthn_rs::prelude::Passkey, now: UnixTime, actor: &Actor) -> StoreResult<FactorSummary>;
+    async fn insert_passkey(
+        &self, user: UserId, name: &str, credential: &webauthn_rs::prelude::Passkey, recovery_codes: Option<&[SecretDigest]>, now: UnixTime, actor: &Actor,
+    ) -> StoreResult<FactorSummary>;
     /// Records a sign-in with the passkey: its credential as updated by the assertion (sign
     /// counter, backup state) and the time. `NotFound` when it was removed meanwhile.
     async fn record_passkey_use(&self, id: i64, credential: &webauthn_rs::prelude::Passkey, now: UnixTime) -> StoreResult<()>;

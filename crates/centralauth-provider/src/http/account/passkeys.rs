@@ -150,7 +150,9 @@ pub async fn register(State(state): State<AppState>, MaybeSession(session): Mayb
         let rp = relying_party(&state)?;
         let user = state.store.find_user_by_id(session.user_id).await.map_err(|e| ApiError::from(Error::from(e)))?.ok_or_else(not_signed_in)?;
         let added = passkey::finish_registration(state.store.as_ref(), &rp, &flow, &user, &credential, state.clock.now()).await?;
-        Ok(serde_json::json!({ "ok": true, "id": added.id, "name": added.name }))
+        // The recovery codes of a first factor, shown once by the script (the answer is no-store).
+        let codes: Option<Vec<&str>> = added.recovery_codes.as_ref().map(|codes| codes.iter().map(|c| c.expose()).collect());
+        Ok(serde_json::json!({ "ok": true, "id": added.factor.id, "name": added.factor.name, "recovery_codes": codes }))
     }
     .await;
     answer(jar, result)

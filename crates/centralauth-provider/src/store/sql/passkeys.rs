@@ -9,6 +9,7 @@ use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::clock::UnixTime;
 use crate::domain::mfa::{FactorKind, FactorSummary};
 use crate::domain::ports::{PasskeyStore, StoreError, StoreResult, StoredPasskey};
+use crate::domain::secret::SecretDigest;
 use crate::domain::user::UserId;
 use crate::store::errors::conflict_or_other;
 
@@ -58,7 +59,9 @@ impl PasskeyStore for SqlStore {
         row.map(stored).transpose()
     }
 
-    async fn insert_passkey(&self, user: UserId, name: &str, credential: &Passkey, now: UnixTime, actor: &Actor) -> StoreResult<FactorSummary> {
+    async fn insert_passkey(
+        &self, user: UserId, name: &str, credential: &Passkey, recovery_codes: Option<&[SecretDigest]>, now: UnixTime, actor: &Actor,
+    ) -> StoreResult<FactorSummary> {
         let json = credential_json(credential)?;
         let mut tx = self.write().await?;
         let (id,): (i64,) = sqlx::query_as(
@@ -75,6 +78,10 @@ impl PasskeyStore for SqlStore {
         let summary = FactorSummary { id, user_id: user, kind: FactorKind::Passkey, name: name.to_string(), created_at: now, last_used_at: None };
         let entry = AuditEntry::new(actor, "mfa.enrol", format!("passkey {name}")).user(user.0).after(&summary);
         write_audit(&mut tx, &entry, self.clock.now()).await?;
+        if let Some(digests) = recovery_codes {
+            super::totp::replace_codes(&mut tx, user, digests, now).await?;
+            write_audit(&mut tx, &super::totp::codes_entry(actor, user, digests.len()), self.clock.now()).await?;
+        }
         self.commit(tx).await?;
         Ok(summary)
     }

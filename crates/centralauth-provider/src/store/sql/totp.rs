@@ -14,7 +14,7 @@ use crate::domain::user::UserId;
 type TotpRow = (i64, String, Option<Vec<u8>>, i64);
 
 /// Deletes the user's recovery codes and inserts `digests` in the caller's transaction.
-async fn replace_codes(tx: &mut sqlx::Transaction<'static, super::Db>, user: UserId, digests: &[SecretDigest], now: UnixTime) -> StoreResult<()> {
+pub(super) async fn replace_codes(tx: &mut sqlx::Transaction<'static, super::Db>, user: UserId, digests: &[SecretDigest], now: UnixTime) -> StoreResult<()> {
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.0).execute(&mut **tx).await?;
     for digest in digests {
         sqlx::query("INSERT INTO recovery_codes (user_id, digest, created_at) VALUES ($1, $2, $3)")
@@ -27,7 +27,7 @@ async fn replace_codes(tx: &mut sqlx::Transaction<'static, super::Db>, user: Use
     Ok(())
 }
 
-fn codes_entry(actor: &Actor, user: UserId, count: usize) -> AuditEntry {
+pub(super) fn codes_entry(actor: &Actor, user: UserId, count: usize) -> AuditEntry {
     AuditEntry::new(actor, "mfa.recovery_codes", format!("{count} recovery codes")).user(user.0).after(&serde_json::json!({ "count": count }))
 }
 
