@@ -22,7 +22,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential, Web
 
 use crate::domain::mfa::passkey::{self, PasskeyError, Purpose};
 use crate::domain::ports::FlowPurpose;
-use crate::domain::secret::SecretDigest;
+use crate::domain::secret::{Secret, SecretDigest};
 use crate::domain::session::SessionUser;
 use crate::domain::{Error, login};
 use crate::http::account::login::{safe_next, signed_in};
@@ -82,7 +82,7 @@ fn relying_party(state: &AppState) -> Result<Webauthn, ApiError> {
     passkey::relying_party(&state.settings.public_url).map_err(ApiError::from)
 }
 
-fn ceremony_cookie(state: &AppState, jar: CookieJar, flow: &crate::domain::secret::Secret) -> CookieJar {
+fn ceremony_cookie(state: &AppState, jar: CookieJar, flow: &Secret) -> CookieJar {
     let secure = state.settings.secure_cookies;
     match PASSKEY_CEREMONY.build_expiring(flow.expose(), passkey::CEREMONY_SECONDS as u32, secure, SameSite::Strict) {
         Some(cookie) => jar.add(cookie),
@@ -109,6 +109,15 @@ struct RegisterOptions {
     next: Option<String>,
 }
 
+/// The answer to a ceremony's options: on success the options, with the cookie that binds the
+/// ceremony to this browser; else the error, without one.
+fn ceremony_started(state: &AppState, jar: CookieJar, result: Result<(Secret, serde_json::Value), ApiError>) -> Response {
+    match result {
+        Ok((flow, body)) => answer(ceremony_cookie(state, jar, &flow), Ok(body)),
+        Err(e) => answer(jar, Err(e)),
+    }
+}
+
 /// `POST /account/passkeys/register/options` `{name}`: the creation options.
 #[tracing::instrument(skip_all)]
 pub async fn register_options(State(state): State<AppState>, MaybeSession(session): MaybeSession, jar: CookieJar, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
@@ -129,10 +138,7 @@ pub async fn register_options(State(state): State<AppState>, MaybeSession(sessio
         Ok((flow, body))
     }
     .await;
-    match result {
-        Ok((flow, body)) => answer(ceremony_cookie(&state, jar, &flow), Ok(body)),
-        Err(e) => answer(jar, Err(e)),
-    }
+    ceremony_started(&state, jar, result)
 }
 
 /// `POST /account/passkeys/register` (the credential from `navigator.credentials.create`):
@@ -214,10 +220,7 @@ pub async fn authenticate_options(State(state): State<AppState>, MaybeSession(se
         Ok((flow, body))
     }
     .await;
-    match result {
-        Ok((flow, body)) => answer(ceremony_cookie(&state, jar, &flow), Ok(body)),
-        Err(e) => answer(jar, Err(e)),
-    }
+    ceremony_started(&state, jar, result)
 }
 
 /// `POST /account/passkeys/authenticate` (the assertion from `navigator.credentials.get`):
